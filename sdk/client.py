@@ -1,0 +1,213 @@
+"""``Client``: start executions, look them up, wait for their results.
+
+The client writes the execution item and asks an ``Invoker`` to start the
+runner asynchronously: on AWS an ``Event`` invocation of the runner Lambda, in
+tests and benchmarks an ``InlineInvoker`` that runs the engine in-process.
+Unknown workflows and invalid payloads are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from sdk import serde
+from sdk.app import App
+from sdk.clock import Clock, SystemClock
+from sdk.errors import ResultTimeoutError, SteplineError
+from sdk.ids import new_execution_id
+from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.workflow import Workflow
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+    from sdk.engine import Engine
+
+R = TypeVar("R")
+
+
+class Invoker(Protocol):
+    """Starts a runner invocation for an execution without waiting for it."""
+
+    def invoke_async(self, execution_id: str) -> None: ...
+
+
+class LambdaInvoker:
+    """Starts the runner Lambda with an asynchronous (``Event``) invocation."""
+
+    def __init__(self, client: LambdaClient, function_name: str) -> None:
+        self._client = client
+        self._function = function_name
+
+    def invoke_async(self, execution_id: str) -> None:
+        payload = json.dumps({"execution_id": execution_id}).encode()
+        self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=payload)
+
+
+class InlineInvoker:
+    """Runs each invocation to its end in this process, before returning.
+
+    Inside a running event loop the invocation runs on a helper thread, since the
+    engine needs a loop of its own.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def invoke_async(self, execution_id: str) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self._engine.run(execution_id))
+            return
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                asyncio.run(self._engine.run(execution_id))
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=target, name=f"stepline-{execution_id}")
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+
+
+class ExecutionHandle(Generic[R]):
+    """A started execution: its id, status and (eventually) result."""
+
+    def __init__(self, client: Client, execution_id: str, workflow_id: str) -> None:
+        self.client = client
+        self.id = execution_id
+        self.workflow_id = workflow_id
+
+    def __repr__(self) -> str:
+        return f"<ExecutionHandle {self.workflow_id} {self.id}>"
+
+    def status(self) -> ExecutionStatus:
+        return self.client.get_execution(self.id).status
+
+    def result(self, timeout: float | None = None) -> R:
+        """Wait for the execution to finish and return its output.
+
+        Raises:
+            ResultTimeoutError: not finished within ``timeout`` seconds.
+            Exception: the workflow's own error (its type rebuilt where importable,
+                else ``WorkflowFailedError``) when the execution failed.
+        """
+        record = self.client.wait(self.id, timeout=timeout)
+        value: R = self.client.output_of(record)
+        return value
+
+
+class Client:
+    """Starts and inspects executions of the workflows of one app."""
+
+    def __init__(
+        self, app: App, journal: Journal, invoker: Invoker, *, clock: Clock | None = None
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.invoker = invoker
+        self.clock: Clock = clock or SystemClock()
+
+    def _resolve(self, workflow: Workflow[Any] | str) -> Workflow[Any]:
+        return self.app.get(workflow if isinstance(workflow, str) else workflow.id)
+
+    def _prepare(
+        self, workflow: Workflow[Any] | str, payload: Any, options: dict[str, Any]
+    ) -> ExecutionRecord:
+        wf = self._resolve(workflow)
+        unknown = set(options) - {"execution_id", "user_id", "session_id"}
+        if unknown:
+            raise TypeError(f"unknown invoke options: {', '.join(sorted(unknown))}")
+        return ExecutionRecord(
+            execution_id=options.get("execution_id") or new_execution_id(),
+            workflow_id=wf.id,
+            status=ExecutionStatus.PENDING,
+            created_at=self.clock.now(),
+            input=wf.encode_input(payload),
+            user_id=options.get("user_id"),
+            session_id=options.get("session_id"),
+        )
+
+    def _start(self, record: ExecutionRecord) -> ExecutionHandle[Any]:
+        stored = self.journal.create_execution(record)
+        self.invoker.invoke_async(stored.execution_id)
+        return ExecutionHandle(self, stored.execution_id, stored.workflow_id)
+
+    def invoke(
+        self, workflow: Workflow[R] | str, payload: Any = None, **options: Any
+    ) -> ExecutionHandle[R]:
+        """Start ``workflow`` with ``payload``.
+
+        Options: ``execution_id`` (starting the same id again with the same input
+        returns the existing execution), ``user_id``, ``session_id``.
+
+        Raises:
+            WorkflowNotFoundError, InvalidPayloadError: before anything is written.
+        """
+        return self._start(self._prepare(workflow, payload, options))
+
+    def batch_invoke(
+        self, items: Sequence[tuple[Workflow[Any] | str, Any]]
+    ) -> list[ExecutionHandle[Any]]:
+        """Start several executions; all are validated before any is written."""
+        records = [self._prepare(workflow, payload, {}) for workflow, payload in items]
+        return [self._start(record) for record in records]
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        return self.journal.get_execution(execution_id)
+
+    def list_executions(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        """Executions, newest first, optionally of one workflow and/or one status."""
+        if workflow_id is not None:
+            self.app.get(workflow_id)
+        wanted = None
+        if status is not None:
+            try:
+                wanted = ExecutionStatus(status)
+            except ValueError:
+                known = ", ".join(s.value for s in ExecutionStatus)
+                raise SteplineError(f"unknown status {status!r} (known: {known})") from None
+        return self.journal.list_executions(workflow_id=workflow_id, status=wanted, limit=limit)
+
+    def wait(self, execution_id: str, *, timeout: float | None = None) -> ExecutionRecord:
+        """Poll until the execution is finished; returns its record."""
+        give_up = None if timeout is None else time.monotonic() + timeout
+        interval = 0.005
+        while True:
+            record = self.get_execution(execution_id)
+            if record.status.finished:
+                return record
+            if give_up is not None and time.monotonic() >= give_up:
+                raise ResultTimeoutError(
+                    f"execution {execution_id!r} is still {record.status.value} after {timeout}s"
+                )
+            time.sleep(interval)
+            interval = min(interval * 2, 0.25)
+
+    def output_of(self, record: ExecutionRecord) -> Any:
+        """The output of a finished execution, or its error raised."""
+        if record.status is ExecutionStatus.FAILED and record.error is not None:
+            raise record.error.rebuild()
+        if record.status is not ExecutionStatus.COMPLETED:
+            raise SteplineError(f"execution {record.execution_id!r} is {record.status.value}")
+        annotation = None
+        if record.workflow_id in self.app:
+            annotation = self.app.get(record.workflow_id).output_annotation
+        return serde.loads(record.output, annotation=annotation, tag=record.output_tag)

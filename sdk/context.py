@@ -1,0 +1,96 @@
+"""``WorkflowContext`` and ``ctx.step``: the thin surface workflow code calls.
+
+Each ``ctx.step`` method names an operation and hands off to its module in
+``sdk.operations``; no durable logic lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar, overload
+
+from sdk.execution import ExecutionState
+from sdk.operations import deterministic
+from sdk.operations.run import run_step
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class StepApi:
+    """The durable operations of one execution: ``ctx.step``."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: ExecutionState) -> None:
+        self._state = state
+
+    @overload
+    async def run(
+        self, key: str, fn: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs
+    ) -> R: ...
+
+    @overload
+    async def run(self, key: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    async def run(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` once and record its result under ``key``.
+
+        Keyword options (taken out of ``kwargs``): ``max_retries`` (default 2),
+        ``base_delay`` (1.0 s) and ``max_delay`` (10.0 s) for exponential backoff.
+        ``TerminalError`` is never retried. On replay the recorded result is returned
+        (or the recorded error raised) without calling ``fn``.
+        """
+        max_retries = kwargs.pop("max_retries", 2)
+        base_delay = kwargs.pop("base_delay", 1.0)
+        max_delay = kwargs.pop("max_delay", 10.0)
+        return await run_step(
+            self._state, key, fn, args, kwargs,
+            max_retries=max_retries, base_delay=base_delay, max_delay=max_delay,
+        )  # fmt: skip
+
+    async def uuid(self, key: str) -> str:
+        """A random UUID (as text), the same on every replay."""
+        return await deterministic.uuid(self._state, key)
+
+    async def random(self, key: str) -> float:
+        """A random float in [0, 1), the same on every replay."""
+        return await deterministic.random(self._state, key)
+
+    async def now(self, key: str) -> datetime:
+        """The current time (UTC), the same on every replay."""
+        return await deterministic.now(self._state, key)
+
+
+@dataclass(frozen=True)
+class WorkflowContext:
+    """What a running workflow knows about itself, and its ``step`` operations."""
+
+    execution_id: str
+    workflow_id: str
+    parent_execution_id: str | None
+    root_execution_id: str
+    user_id: str | None
+    session_id: str | None
+    created_at: datetime
+    started_at: datetime
+    attempt: int
+    step: StepApi
+
+    @classmethod
+    def for_state(cls, state: ExecutionState) -> WorkflowContext:
+        record = state.execution
+        return cls(
+            execution_id=record.execution_id,
+            workflow_id=record.workflow_id,
+            parent_execution_id=record.parent_execution_id,
+            root_execution_id=record.root_id,
+            user_id=record.user_id,
+            session_id=record.session_id,
+            created_at=record.created_at,
+            started_at=record.started_at or record.created_at,
+            attempt=record.attempt,
+            step=StepApi(state),
+        )

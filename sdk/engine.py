@@ -1,0 +1,126 @@
+"""The engine: one invocation of one execution.
+
+``Engine.start`` takes the lease (one conditional update) and loads the journal
+(one query); ``Invocation.run`` replays the workflow coroutine and records the
+outcome. Every finish is conditional on still holding the lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sdk import serde
+from sdk.app import App
+from sdk.clock import Clock, SystemClock
+from sdk.context import WorkflowContext
+from sdk.errors import ExecutionNotRunnableError, LeaseLost
+from sdk.execution import ExecutionState, JournalUnavailable
+from sdk.failures import ErrorInfo
+from sdk.ids import new_token
+from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord, ExecutionStatus
+
+DEFAULT_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an invocation ended: ``completed``, ``failed``, ``skipped`` or ``lease_lost``."""
+
+    execution_id: str
+    status: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"execution_id": self.execution_id, "status": self.status, "detail": self.detail}
+
+
+class Engine:
+    """Runs executions of the workflows of one app against one journal."""
+
+    def __init__(self, app: App, journal: Journal, clock: Clock | None = None) -> None:
+        self.app = app
+        self.journal = journal
+        self.clock: Clock = clock or SystemClock()
+
+    def start(self, execution_id: str, *, deadline: datetime | None = None) -> Invocation | Outcome:
+        """Take the lease until ``deadline`` and load the journal; an ``Outcome`` if refused."""
+        owner = new_token()
+        now = self.clock.now()
+        try:
+            execution = self.journal.acquire_lease(
+                execution_id, owner=owner, now=now, expires_at=deadline or now + DEFAULT_LEASE
+            )
+        except ExecutionNotRunnableError as exc:
+            return Outcome(execution_id, "skipped", str(exc))
+        steps = self.journal.load_steps(execution_id)
+        state = ExecutionState(self.journal, self.clock, execution, steps, owner)
+        return Invocation(self, state)
+
+    async def run(self, execution_id: str, *, deadline: datetime | None = None) -> Outcome:
+        """``start`` then ``run``: one whole invocation."""
+        started = self.start(execution_id, deadline=deadline)
+        return started if isinstance(started, Outcome) else await started.run()
+
+
+class Invocation:
+    """One leased run of an execution."""
+
+    def __init__(self, engine: Engine, state: ExecutionState) -> None:
+        self._engine = engine
+        self.state = state
+
+    @property
+    def execution(self) -> ExecutionRecord:
+        return self.state.execution
+
+    async def run(self) -> Outcome:
+        state = self.state
+        try:
+            try:
+                result = await self._call_workflow()
+                output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
+            except (LeaseLost, JournalUnavailable):
+                raise
+            except Exception as exc:
+                return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
+            return self._finish(
+                ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
+            )
+        except LeaseLost as lost:
+            return Outcome(state.execution_id, "lease_lost", str(lost))
+        except JournalUnavailable as unavailable:
+            self._release()
+            cause = unavailable.__cause__
+            if isinstance(cause, Exception):
+                raise cause from None  # the journal's own error, so the invocation is retried
+            raise
+        except BaseException:
+            self._release()  # an escaping error: let a retry take over at once
+            raise
+
+    @property
+    def _workflow_id(self) -> str:
+        return self.state.execution.workflow_id
+
+    async def _call_workflow(self) -> Any:
+        workflow = self._engine.app.get(self._workflow_id)
+        payload = workflow.decode_input(self.state.execution.input)
+        return await workflow(WorkflowContext.for_state(self.state), payload)
+
+    def _finish(self, status: ExecutionStatus, **outcome: Any) -> Outcome:
+        state = self.state
+        state.execution = state.journal.finish_execution(
+            state.execution_id, owner=state.owner, status=status, now=state.now(), **outcome
+        )
+        error = outcome.get("error")
+        detail = "" if error is None else f"{error.type_name}: {error.message}"
+        return Outcome(state.execution_id, status.value, detail)
+
+    def _release(self) -> None:
+        try:
+            self.state.journal.release_lease(self.state.execution_id, owner=self.state.owner)
+        except Exception:
+            pass  # best effort: the lease expires by itself at the invocation's deadline

@@ -1,0 +1,91 @@
+"""The error hierarchy of Stepline, at the bottom of the import graph.
+
+Users catch these; the engine raises them. Two kinds stand apart:
+
+* ``TerminalError`` is raised *by users* to fail a step without retrying it.
+* ``Suspend`` and ``LeaseLost`` derive from ``BaseException`` so that an
+  ``except Exception`` in workflow code can never swallow them.
+"""
+
+from __future__ import annotations
+
+
+class SteplineError(Exception):
+    """Base class of every error Stepline raises on purpose."""
+
+
+class WorkflowDefinitionError(SteplineError):
+    """A ``@workflow`` declaration is invalid (raised at decoration time)."""
+
+
+class AppLoadError(SteplineError):
+    """An app could not be assembled from its modules."""
+
+
+class WorkflowNotFoundError(SteplineError):
+    """No workflow with this id is part of the app."""
+
+
+class InvalidPayloadError(SteplineError):
+    """A workflow input does not match the workflow's declared input type."""
+
+
+class SerializationError(SteplineError):
+    """A value cannot be stored as JSON in the journal."""
+
+
+class ExecutionNotFoundError(SteplineError):
+    """No execution with this id exists in the journal."""
+
+
+class ExecutionConflictError(SteplineError):
+    """An execution id is already taken by a different workflow or input."""
+
+
+class ExecutionNotRunnableError(SteplineError):
+    """The lease cannot be taken: the execution is finished or another invocation runs it."""
+
+
+class DuplicateStepKeyError(SteplineError):
+    """A step key was used twice within one execution."""
+
+
+class NonDeterministicError(SteplineError):
+    """The journal records a different step at this key than the code now asks for."""
+
+
+class StepFailedError(SteplineError):
+    """A recorded step failure whose original exception type cannot be rebuilt."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class WorkflowFailedError(SteplineError):
+    """A workflow failure whose original exception type cannot be rebuilt."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class ResultTimeoutError(SteplineError, TimeoutError):
+    """An execution did not finish within the time a caller was willing to wait."""
+
+
+class TerminalError(Exception):
+    """Raise from a step to fail it at once, without retries.
+
+    It is not a ``SteplineError`` on purpose: users raise it, Stepline never does.
+    """
+
+
+class Suspend(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Signal: the invocation must stop here and be resumed later."""
+
+
+class LeaseLost(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Signal: another invocation owns this execution now; stop without writing."""

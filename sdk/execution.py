@@ -1,0 +1,58 @@
+"""The state of one invocation of one execution, shared by the step operations.
+
+It holds the journal loaded at the start, the keys used so far, and the lease;
+``begin`` applies the replay decision and ``record`` makes the one write a step costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sdk.clock import Clock
+from sdk.errors import SteplineError
+from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord, StepRecord
+from sdk.replay import StepCall, decide
+
+
+class JournalUnavailable(BaseException):  # noqa: N818 - a control-flow signal
+    """Signal: a journal write failed for a reason other than a lost race.
+
+    Derives from ``BaseException`` so workflow code cannot swallow it; the engine
+    gives the lease back and re-raises the cause so the invocation is retried.
+    """
+
+
+@dataclass
+class ExecutionState:
+    journal: Journal
+    clock: Clock
+    execution: ExecutionRecord
+    steps: dict[str, StepRecord]
+    owner: str
+    used_keys: set[str] = field(default_factory=set)
+
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def begin(self, call: StepCall) -> StepRecord | None:
+        """Claim ``call.key`` and return its record to replay, or ``None`` to run it."""
+        record = decide(call, self.steps.get(call.key), self.used_keys)
+        self.used_keys.add(call.key)
+        return record
+
+    def record(self, step: StepRecord) -> StepRecord:
+        """Write ``step`` (once, conditionally) and return the record that won."""
+        try:
+            stored = self.journal.record_step(self.execution_id, step)
+        except SteplineError:
+            raise
+        except Exception as exc:
+            raise JournalUnavailable(f"cannot record step {step.key!r}: {exc}") from exc
+        self.steps[step.key] = stored
+        return stored

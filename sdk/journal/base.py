@@ -1,0 +1,74 @@
+"""The journal protocol: what the engine and the client need from storage.
+
+Two real implementations exist, ``DynamoJournal`` and ``MemoryJournal``; they
+behave the same, and tests run the same scenarios on both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sdk.failures import ErrorInfo
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
+
+
+class Journal(Protocol):
+    """Durable storage of executions and their steps."""
+
+    def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        """Store a new execution; an identical existing one is returned as is.
+
+        Raises ``ExecutionConflictError`` when the id is taken by another workflow or input.
+        """
+        ...
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """Raises ``ExecutionNotFoundError``."""
+        ...
+
+    def list_executions(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        """Executions, newest first."""
+        ...
+
+    def acquire_lease(
+        self, execution_id: str, *, owner: str, now: datetime, expires_at: datetime
+    ) -> ExecutionRecord:
+        """Take the execution for one invocation; marks it running.
+
+        Raises ``ExecutionNotRunnableError`` when it is finished, held by a live lease,
+        or missing.
+        """
+        ...
+
+    def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
+        """All recorded steps of an execution, by key, in one query."""
+        ...
+
+    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+        """Record a step unless one exists at its key; returns whichever record won."""
+        ...
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        status: ExecutionStatus,
+        now: datetime,
+        output: str | None = None,
+        output_tag: str | None = None,
+        error: ErrorInfo | None = None,
+    ) -> ExecutionRecord:
+        """Record the outcome and drop the lease; raises ``LeaseLost`` if ``owner`` lost it."""
+        ...
+
+    def release_lease(self, execution_id: str, *, owner: str) -> None:
+        """Give the lease back without changing the outcome (best effort)."""
+        ...

@@ -1,0 +1,254 @@
+"""The DynamoDB journal.
+
+One write per step (a conditional ``PutItem``), one ``Query`` per load, and
+conditional updates for the lease. A ``ConditionalCheckFailedException`` always
+becomes a domain answer: the existing record, or a Stepline error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from sdk.errors import ExecutionNotFoundError, ExecutionNotRunnableError, LeaseLost
+from sdk.failures import ErrorInfo
+from sdk.journal.leases import check_creatable, check_runnable
+from sdk.journal.records import (
+    EXECUTION_SK,
+    STEP_PREFIX,
+    ExecutionRecord,
+    ExecutionStatus,
+    Item,
+    StepRecord,
+    epoch_ms,
+    error_to_item,
+    iso,
+)
+from sdk.journal.schema import BY_STATUS_INDEX, BY_WORKFLOW_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_NOT_EXISTS = "attribute_not_exists(pk)"
+
+
+def _conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoJournal:
+    """A ``Journal`` in one DynamoDB table (see ``sdk.journal.schema``)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _key(self, execution_id: str, sk: str = EXECUTION_SK) -> Item:
+        return {"pk": {"S": execution_id}, "sk": {"S": sk}}
+
+    def _get_item(self, execution_id: str, sk: str) -> Item | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=self._key(execution_id, sk), ConsistentRead=True
+        )
+        return response.get("Item")
+
+    def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=record.to_item(), ConditionExpression=_NOT_EXISTS
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            existing = self.get_execution(record.execution_id)
+            check_creatable(existing, record)
+            return existing
+        return record
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        item = self._get_item(execution_id, EXECUTION_SK)
+        if item is None:
+            raise ExecutionNotFoundError(f"no execution {execution_id!r}")
+        return ExecutionRecord.from_item(item)
+
+    def list_executions(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        if workflow_id is not None:
+            found = self._query_index(BY_WORKFLOW_INDEX, "workflow_id", workflow_id, status, limit)
+        else:
+            statuses = [status] if status is not None else list(ExecutionStatus)
+            found = []
+            for one in statuses:
+                found += self._query_index(BY_STATUS_INDEX, "status", one.value, None, limit)
+        found.sort(key=lambda r: (r.created_at, r.execution_id), reverse=True)
+        return found[:limit]
+
+    def _query_index(
+        self,
+        index: str,
+        attribute: str,
+        value: str,
+        status: ExecutionStatus | None,
+        limit: int,
+    ) -> list[ExecutionRecord]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": "#a = :v",
+            "ExpressionAttributeNames": {"#a": attribute},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            "ScanIndexForward": False,
+        }
+        if status is not None:
+            request["FilterExpression"] = "#st = :st"
+            request["ExpressionAttributeNames"]["#st"] = "status"
+            request["ExpressionAttributeValues"][":st"] = {"S": status.value}
+        found: list[ExecutionRecord] = []
+        while len(found) < limit:
+            response = self._client.query(**request)
+            found += [ExecutionRecord.from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
+    def acquire_lease(
+        self, execution_id: str, *, owner: str, now: datetime, expires_at: datetime
+    ) -> ExecutionRecord:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression=(
+                    "SET #st = :running, started_at = if_not_exists(started_at, :now), "
+                    "attempt = attempt + :one, version = version + :one, "
+                    "lease_owner = :owner, lease_expires = :expires"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #st IN (:pending, :running, :suspended) AND "
+                    "(attribute_not_exists(lease_owner) OR lease_expires < :now_ms)"
+                ),
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":running": {"S": ExecutionStatus.RUNNING.value},
+                    ":pending": {"S": ExecutionStatus.PENDING.value},
+                    ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
+                    ":now": {"S": iso(now)},
+                    ":now_ms": {"N": str(epoch_ms(now))},
+                    ":one": {"N": "1"},
+                    ":owner": {"S": owner},
+                    ":expires": {"N": str(epoch_ms(expires_at))},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            item = self._get_item(execution_id, EXECUTION_SK)
+            check_runnable(
+                execution_id, None if item is None else ExecutionRecord.from_item(item), now
+            )
+            raise ExecutionNotRunnableError(
+                f"execution {execution_id!r} was taken by another invocation"
+            ) from exc
+        return ExecutionRecord.from_item(response["Attributes"])
+
+    def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :id AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":id": {"S": execution_id},
+                ":prefix": {"S": STEP_PREFIX},
+            },
+            "ConsistentRead": True,
+        }
+        steps: dict[str, StepRecord] = {}
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                record = StepRecord.from_item(item)
+                steps[record.key] = record
+            if "LastEvaluatedKey" not in response:
+                return steps
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=step.to_item(execution_id),
+                ConditionExpression=_NOT_EXISTS,
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            item = self._get_item(execution_id, STEP_PREFIX + step.key)
+            if item is None:  # cannot happen: the condition failed because it exists
+                raise
+            return StepRecord.from_item(item)
+        return step
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        status: ExecutionStatus,
+        now: datetime,
+        output: str | None = None,
+        output_tag: str | None = None,
+        error: ErrorInfo | None = None,
+    ) -> ExecutionRecord:
+        values: dict[str, Any] = {
+            ":status": {"S": status.value},
+            ":now": {"S": iso(now)},
+            ":owner": {"S": owner},
+            ":one": {"N": "1"},
+        }
+        sets = ["#st = :status", "finished_at = :now", "version = version + :one"]
+        for name, value in (
+            ("output", None if output is None else {"S": output}),
+            ("output_tag", None if output_tag is None else {"S": output_tag}),
+            ("error", None if error is None else {"M": error_to_item(error)}),
+        ):
+            if value is not None:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE lease_owner, lease_expires",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                raise LeaseLost(
+                    f"execution {execution_id!r} is no longer leased to {owner}"
+                ) from exc
+            raise
+        return ExecutionRecord.from_item(response["Attributes"])
+
+    def release_lease(self, execution_id: str, *, owner: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression="REMOVE lease_owner, lease_expires SET version = version + :one",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":owner": {"S": owner}, ":one": {"N": "1"}},
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise

@@ -1,0 +1,36 @@
+"""The rules both journals apply when an execution is created or leased.
+
+The DynamoDB journal enforces them in condition expressions and calls these
+only to explain a refusal; the memory journal calls them to decide.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sdk.errors import ExecutionConflictError, ExecutionNotRunnableError
+from sdk.journal.records import RUNNABLE, ExecutionRecord, epoch_ms
+
+
+def check_creatable(existing: ExecutionRecord, wanted: ExecutionRecord) -> None:
+    """An id may be created again only for the same workflow and input (an idempotent start)."""
+    if existing.workflow_id != wanted.workflow_id or existing.input != wanted.input:
+        raise ExecutionConflictError(
+            f"execution id {wanted.execution_id!r} is already used by workflow "
+            f"{existing.workflow_id!r} with a different input"
+        )
+
+
+def check_runnable(execution_id: str, current: ExecutionRecord | None, now: datetime) -> None:
+    """Raise ``ExecutionNotRunnableError`` unless a new invocation may take ``current``."""
+    if current is None:
+        raise ExecutionNotRunnableError(f"no execution {execution_id!r}")
+    if current.status not in RUNNABLE:
+        raise ExecutionNotRunnableError(
+            f"execution {execution_id!r} is already {current.status.value}"
+        )
+    if current.lease_owner is not None and (current.lease_expires_ms or 0) >= epoch_ms(now):
+        raise ExecutionNotRunnableError(
+            f"execution {execution_id!r} is being run by another invocation "
+            f"(lease held until {current.lease_expires_ms} ms)"
+        )

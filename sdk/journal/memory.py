@@ -1,0 +1,124 @@
+"""The in-memory journal: the same semantics as DynamoDB, in a process.
+
+Used by unit tests and benchmarks. Thread-safe, so concurrent invocations race
+on it exactly as they would on conditional DynamoDB writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sdk.errors import ExecutionNotFoundError, LeaseLost
+from sdk.failures import ErrorInfo
+from sdk.journal.leases import check_creatable, check_runnable
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, epoch_ms
+
+
+class MemoryJournal:
+    """A ``Journal`` kept in dictionaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._steps: dict[str, dict[str, StepRecord]] = {}
+
+    def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        with self._lock:
+            existing = self._executions.get(record.execution_id)
+            if existing is not None:
+                check_creatable(existing, record)
+                return existing
+            self._executions[record.execution_id] = record
+            self._steps[record.execution_id] = {}
+            return record
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        with self._lock:
+            return self._get(execution_id)
+
+    def _get(self, execution_id: str) -> ExecutionRecord:
+        try:
+            return self._executions[execution_id]
+        except KeyError:
+            raise ExecutionNotFoundError(f"no execution {execution_id!r}") from None
+
+    def list_executions(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 100,
+    ) -> list[ExecutionRecord]:
+        with self._lock:
+            found = [
+                record
+                for record in self._executions.values()
+                if (workflow_id is None or record.workflow_id == workflow_id)
+                and (status is None or record.status == status)
+            ]
+        found.sort(key=lambda r: (r.created_at, r.execution_id), reverse=True)
+        return found[:limit]
+
+    def acquire_lease(
+        self, execution_id: str, *, owner: str, now: datetime, expires_at: datetime
+    ) -> ExecutionRecord:
+        with self._lock:
+            current = self._executions.get(execution_id)
+            check_runnable(execution_id, current, now)
+            assert current is not None
+            taken = current.evolve(
+                status=ExecutionStatus.RUNNING,
+                started_at=current.started_at or now,
+                attempt=current.attempt + 1,
+                lease_owner=owner,
+                lease_expires_ms=epoch_ms(expires_at),
+                version=current.version + 1,
+            )
+            self._executions[execution_id] = taken
+            return taken
+
+    def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
+        with self._lock:
+            return dict(self._steps.get(execution_id, {}))
+
+    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+        with self._lock:
+            steps = self._steps.setdefault(execution_id, {})
+            return steps.setdefault(step.key, step)
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        status: ExecutionStatus,
+        now: datetime,
+        output: str | None = None,
+        output_tag: str | None = None,
+        error: ErrorInfo | None = None,
+    ) -> ExecutionRecord:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.lease_owner != owner:
+                raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+            done = current.evolve(
+                status=status,
+                output=output,
+                output_tag=output_tag,
+                error=error,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_ms=None,
+                version=current.version + 1,
+            )
+            self._executions[execution_id] = done
+            return done
+
+    def release_lease(self, execution_id: str, *, owner: str) -> None:
+        with self._lock:
+            current = self._executions.get(execution_id)
+            if current is not None and current.lease_owner == owner:
+                self._executions[execution_id] = current.evolve(
+                    lease_owner=None, lease_expires_ms=None, version=current.version + 1
+                )

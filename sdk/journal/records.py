@@ -1,0 +1,215 @@
+"""The records of the journal: one execution item and one item per step.
+
+Both are frozen dataclasses with ``to_item``/``from_item`` producing DynamoDB's
+typed attribute maps. Step items live under the ``step#`` sort-key prefix; the
+execution item and any other bookkeeping live under ``#``-prefixed keys, so no
+user step key can ever collide with them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sdk.failures import ErrorInfo
+
+EXECUTION_SK = "#execution"
+STEP_PREFIX = "step#"
+MAX_KEY_BYTES = 900
+
+Item = dict[str, Any]
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in _FINISHED
+
+
+_FINISHED = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+)
+RUNNABLE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.SUSPENDED)
+
+
+class StepStatus(enum.StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def iso(moment: datetime) -> str:
+    """A fixed-width UTC timestamp, so stored times sort as strings."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _s(value: str | None) -> dict[str, Any] | None:
+    return None if value is None else {"S": value}
+
+
+def _get_s(item: Item, name: str) -> str | None:
+    attr = item.get(name)
+    return None if attr is None else str(attr["S"])
+
+
+def _compact(item: dict[str, Any]) -> Item:
+    return {name: attr for name, attr in item.items() if attr is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The outcome of one step, stored once, never overwritten."""
+
+    key: str
+    step_type: str
+    callable_name: str
+    status: StepStatus
+    output: str | None = None
+    output_tag: str | None = None
+    error: ErrorInfo | None = None
+    attempts: int = 1
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def to_item(self, execution_id: str) -> Item:
+        return _compact(
+            {
+                "pk": {"S": execution_id},
+                "sk": {"S": STEP_PREFIX + self.key},
+                "step_type": {"S": self.step_type},
+                "fn": {"S": self.callable_name},
+                "step_status": {"S": self.status.value},
+                "out": _s(self.output),
+                "tag": _s(self.output_tag),
+                "err": None if self.error is None else {"M": error_to_item(self.error)},
+                "attempts": {"N": str(self.attempts)},
+                "t0": _s(None if self.started_at is None else iso(self.started_at)),
+                "t1": _s(None if self.finished_at is None else iso(self.finished_at)),
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: Item) -> StepRecord:
+        err = item.get("err")
+        t0, t1 = _get_s(item, "t0"), _get_s(item, "t1")
+        return cls(
+            key=str(item["sk"]["S"])[len(STEP_PREFIX) :],
+            step_type=str(item["step_type"]["S"]),
+            callable_name=str(item["fn"]["S"]),
+            status=StepStatus(item["step_status"]["S"]),
+            output=_get_s(item, "out"),
+            output_tag=_get_s(item, "tag"),
+            error=None if err is None else _error_from_item(err["M"]),
+            attempts=int(item["attempts"]["N"]),
+            started_at=None if t0 is None else parse_iso(t0),
+            finished_at=None if t1 is None else parse_iso(t1),
+        )
+
+
+def error_to_item(error: ErrorInfo) -> Item:
+    """A recorded error as a DynamoDB map attribute's value."""
+    return {name: {"S": value} for name, value in error.to_dict().items()}
+
+
+def _error_from_item(attrs: Item) -> ErrorInfo:
+    return ErrorInfo.from_dict({name: attr["S"] for name, attr in attrs.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One run of one workflow: its input, status, outcome, lineage and lease."""
+
+    execution_id: str
+    workflow_id: str
+    status: ExecutionStatus
+    created_at: datetime
+    input: str | None = None
+    output: str | None = None
+    output_tag: str | None = None
+    error: ErrorInfo | None = None
+    parent_execution_id: str | None = None
+    root_execution_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempt: int = 0
+    lease_owner: str | None = None
+    lease_expires_ms: int | None = None
+    version: int = 0
+
+    @property
+    def root_id(self) -> str:
+        return self.root_execution_id or self.execution_id
+
+    def evolve(self, **changes: Any) -> ExecutionRecord:
+        return replace(self, **changes)
+
+    def to_item(self) -> Item:
+        return _compact(
+            {
+                "pk": {"S": self.execution_id},
+                "sk": {"S": EXECUTION_SK},
+                "workflow_id": {"S": self.workflow_id},
+                "status": {"S": self.status.value},
+                "created_at": {"S": iso(self.created_at)},
+                "input": _s(self.input),
+                "output": _s(self.output),
+                "output_tag": _s(self.output_tag),
+                "error": None if self.error is None else {"M": error_to_item(self.error)},
+                "parent_id": _s(self.parent_execution_id),
+                "root_id": _s(self.root_execution_id),
+                "user_id": _s(self.user_id),
+                "session_id": _s(self.session_id),
+                "started_at": _s(None if self.started_at is None else iso(self.started_at)),
+                "finished_at": _s(None if self.finished_at is None else iso(self.finished_at)),
+                "attempt": {"N": str(self.attempt)},
+                "lease_owner": _s(self.lease_owner),
+                "lease_expires": (
+                    None if self.lease_expires_ms is None else {"N": str(self.lease_expires_ms)}
+                ),
+                "version": {"N": str(self.version)},
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: Item) -> ExecutionRecord:
+        err = item.get("error")
+        started, finished = _get_s(item, "started_at"), _get_s(item, "finished_at")
+        lease = item.get("lease_expires")
+        return cls(
+            execution_id=str(item["pk"]["S"]),
+            workflow_id=str(item["workflow_id"]["S"]),
+            status=ExecutionStatus(item["status"]["S"]),
+            created_at=parse_iso(str(item["created_at"]["S"])),
+            input=_get_s(item, "input"),
+            output=_get_s(item, "output"),
+            output_tag=_get_s(item, "output_tag"),
+            error=None if err is None else _error_from_item(err["M"]),
+            parent_execution_id=_get_s(item, "parent_id"),
+            root_execution_id=_get_s(item, "root_id"),
+            user_id=_get_s(item, "user_id"),
+            session_id=_get_s(item, "session_id"),
+            started_at=None if started is None else parse_iso(started),
+            finished_at=None if finished is None else parse_iso(finished),
+            attempt=int(item["attempt"]["N"]),
+            lease_owner=_get_s(item, "lease_owner"),
+            lease_expires_ms=None if lease is None else int(lease["N"]),
+            version=int(item["version"]["N"]),
+        )

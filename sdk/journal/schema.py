@@ -1,0 +1,45 @@
+"""The journal table's schema, defined once.
+
+``infra`` puts it in the SAM template, tests and the emulator create the table
+from it. One partition per execution: the execution item (``sk = "#execution"``)
+and one item per step (``sk = "step#<key>"``). Two indexes list executions; only
+execution items carry their key attributes, so steps never appear in them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BY_WORKFLOW_INDEX = "by-workflow"
+BY_STATUS_INDEX = "by-status"
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """Keyword arguments for ``CreateTable`` (and, minus ``TableName``, the CFN properties)."""
+
+    def index(name: str, partition: str) -> dict[str, Any]:
+        return {
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": partition, "KeyType": "HASH"},
+                {"AttributeName": "created_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "workflow_id", "status", "created_at")
+        ],
+        "GlobalSecondaryIndexes": [
+            index(BY_WORKFLOW_INDEX, "workflow_id"),
+            index(BY_STATUS_INDEX, "status"),
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Durable operations, one module each, sharing the template in ``base``."""

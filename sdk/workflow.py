@@ -1,0 +1,266 @@
+"""``@workflow``: turning an ``async def`` into a ``Workflow`` object.
+
+Everything a declaration can get wrong is refused here, at decoration time,
+with a message naming the workflow and the problem: not an ``async def``, a
+bad id, ``batch_size`` without a trigger, a batch window over 300 s, a
+malformed cron expression, an unknown timezone, a schedule on an
+event-triggered workflow.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sdk import serde
+from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
+
+if TYPE_CHECKING:
+    from sdk.client import Client, ExecutionHandle
+    from sdk.context import WorkflowContext
+
+R = TypeVar("R")
+WorkflowFn = Callable[..., Awaitable[R]]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MAX_BATCH_WINDOW_SECONDS = 300
+MAX_BATCH_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron schedule (5 fields) evaluated in ``timezone``."""
+
+    cron: str
+    timezone: str = "UTC"
+
+
+class Workflow(Generic[R]):
+    """A durable workflow: its function, its input type and how it is triggered."""
+
+    def __init__(
+        self,
+        fn: WorkflowFn[R],
+        *,
+        id: str,
+        trigger_on_event: str | None = None,
+        batch_size: int | None = None,
+        batch_timeout_seconds: float | None = None,
+        schedule: Schedule | None = None,
+    ) -> None:
+        self.fn = fn
+        self.id = id
+        self.trigger_on_event = trigger_on_event
+        self.batch_size = batch_size
+        self.batch_timeout_seconds = batch_timeout_seconds
+        self.schedule = schedule
+        self.takes_input, self.input_annotation = _input_of(fn, id)
+        self.output_annotation = _hints(fn).get("return")
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        self.__qualname__ = fn.__qualname__
+        self.__module__ = fn.__module__
+
+    def __repr__(self) -> str:
+        return f"<Workflow {self.id!r} ({self.__module__}.{self.__qualname__})>"
+
+    def validate_input(self, payload: Any) -> Any:
+        """Validate ``payload`` against the input annotation and return the rebuilt value."""
+        if not self.takes_input:
+            if payload is not None:
+                raise InvalidPayloadError(f"workflow {self.id!r} takes no input, got {payload!r}")
+            return None
+        if self.input_annotation is None:
+            return payload
+        try:
+            return serde.adapter(self.input_annotation).validate_python(payload)
+        except Exception as exc:  # pydantic.ValidationError, without importing pydantic here
+            raise InvalidPayloadError(f"invalid input for workflow {self.id!r}: {exc}") from exc
+
+    def encode_input(self, payload: Any) -> str | None:
+        """Validate ``payload`` and encode it for the journal."""
+        value = self.validate_input(payload)
+        if not self.takes_input:
+            return None
+        return serde.dumps(value, what=f"the input of workflow {self.id!r}")
+
+    def decode_input(self, text: str | None) -> Any:
+        """Rebuild the stored input (the inverse of ``encode_input``)."""
+        return self.validate_input(serde.loads(text)) if self.takes_input else None
+
+    def invoke(self, client: Client, payload: Any = None, **options: Any) -> ExecutionHandle[R]:
+        """Start this workflow through ``client``; same as ``client.invoke(self, payload)``."""
+        return client.invoke(self, payload, **options)
+
+    async def __call__(self, ctx: WorkflowContext, payload: Any = None) -> R:
+        if self.takes_input:
+            return await self.fn(ctx, payload)
+        return await self.fn(ctx)
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolved forward references: fall back to no annotations
+        return {}
+
+
+def _input_of(fn: Callable[..., Any], workflow_id: str) -> tuple[bool, Any]:
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not positional or len(positional) > 2 or len(positional) != len(params):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r} must take (ctx) or (ctx, payload) as positional "
+            f"parameters, got ({', '.join(p.name for p in params)})"
+        )
+    if len(positional) == 1:
+        return False, None
+    return True, _hints(fn).get(positional[1].name)
+
+
+def _check_id(workflow_id: str) -> None:
+    if not isinstance(workflow_id, str) or not _ID.match(workflow_id):
+        raise WorkflowDefinitionError(
+            f"workflow id {workflow_id!r} is invalid: use 1-64 letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+
+
+def _check_topic(workflow_id: str, topic: str | None) -> None:
+    if topic is None:
+        return
+    if not isinstance(topic, str) or not topic or len(topic) > 128 or topic != topic.strip():
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: trigger_on_event must be a topic of 1-128 characters "
+            f"without surrounding spaces, got {topic!r}"
+        )
+
+
+def _check_batching(
+    workflow_id: str, topic: str | None, size: int | None, window: float | None
+) -> None:
+    if size is None:
+        if window is not None:
+            raise WorkflowDefinitionError(
+                f"workflow {workflow_id!r}: batch_timeout_seconds needs batch_size"
+            )
+        return
+    if topic is None:
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: batch_size needs trigger_on_event (batches are of events)"
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: batch_size must be an integer from 1 to "
+            f"{MAX_BATCH_SIZE}, got {size!r}"
+        )
+    if window is not None and (
+        isinstance(window, bool)
+        or not isinstance(window, int | float)
+        or not 0 <= window <= MAX_BATCH_WINDOW_SECONDS
+    ):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: batch_timeout_seconds must be from 0 to "
+            f"{MAX_BATCH_WINDOW_SECONDS} (the longest SQS batching window), got {window!r}"
+        )
+
+
+def parse_schedule(workflow_id: str, schedule: str | Mapping[str, Any] | None) -> Schedule | None:
+    """Validate a ``schedule=`` argument: a cron string or ``{"cron": ..., "timezone": ...}``."""
+    if schedule is None:
+        return None
+    if isinstance(schedule, str):
+        spec = Schedule(cron=schedule)
+    elif (
+        isinstance(schedule, Mapping)
+        and set(schedule) <= {"cron", "timezone"}
+        and "cron" in schedule
+    ):
+        spec = Schedule(cron=str(schedule["cron"]), timezone=str(schedule.get("timezone", "UTC")))
+    else:
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: schedule must be a cron string or "
+            f"{{'cron': ..., 'timezone': ...}}, got {schedule!r}"
+        )
+    from croniter import croniter  # imported here: it is slow to import and rarely needed
+
+    fields = spec.cron.split()
+    if len(fields) != 5 or not croniter.is_valid(spec.cron):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: schedule {spec.cron!r} is not a valid 5-field cron "
+            "expression (minute hour day-of-month month day-of-week)"
+        )
+    try:
+        ZoneInfo(spec.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: unknown timezone {spec.timezone!r} in schedule"
+        ) from None
+    return spec
+
+
+@overload
+def workflow(fn: WorkflowFn[R], /) -> Workflow[R]: ...
+
+
+@overload
+def workflow(
+    *,
+    id: str | None = None,
+    trigger_on_event: str | None = None,
+    batch_size: int | None = None,
+    batch_timeout_seconds: float | None = None,
+    schedule: str | Mapping[str, Any] | None = None,
+) -> Callable[[WorkflowFn[R]], Workflow[R]]: ...
+
+
+def workflow(
+    fn: WorkflowFn[R] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    trigger_on_event: str | None = None,
+    batch_size: int | None = None,
+    batch_timeout_seconds: float | None = None,
+    schedule: str | Mapping[str, Any] | None = None,
+) -> Workflow[R] | Callable[[WorkflowFn[R]], Workflow[R]]:
+    """Declare a durable workflow.
+
+    Args:
+        id: The workflow id; defaults to the function's name.
+        trigger_on_event: A topic whose events start this workflow.
+        batch_size: Deliver events in batches of up to this many (needs a topic).
+        batch_timeout_seconds: The longest a batch waits to fill, at most 300 s.
+        schedule: A 5-field cron string, or ``{"cron": ..., "timezone": ...}``.
+
+    Raises:
+        WorkflowDefinitionError: naming the workflow and what is wrong.
+    """
+
+    def decorate(func: WorkflowFn[R]) -> Workflow[R]:
+        workflow_id = func.__name__ if id is None else id
+        _check_id(workflow_id)
+        if not inspect.iscoroutinefunction(func):
+            raise WorkflowDefinitionError(f"workflow {workflow_id!r} must be an 'async def'")
+        _check_topic(workflow_id, trigger_on_event)
+        _check_batching(workflow_id, trigger_on_event, batch_size, batch_timeout_seconds)
+        if schedule is not None and trigger_on_event is not None:
+            raise WorkflowDefinitionError(
+                f"workflow {workflow_id!r}: a workflow is either scheduled or event-triggered, "
+                "not both"
+            )
+        return Workflow(
+            func,
+            id=workflow_id,
+            trigger_on_event=trigger_on_event,
+            batch_size=batch_size,
+            batch_timeout_seconds=batch_timeout_seconds,
+            schedule=parse_schedule(workflow_id, schedule),
+        )
+
+    return decorate if fn is None else decorate(fn)
