@@ -51,26 +51,35 @@ class LambdaInvoker:
 
 
 class InlineInvoker:
-    """Runs each invocation to its end in this process, before returning.
+    """Runs each invocation in this process before returning, and the ones it asks for.
 
-    Inside a running event loop the invocation runs on a helper thread, since the
-    engine needs a loop of its own.
+    An invocation that ends asking to be re-invoked (a time limit, always-replay) is
+    followed at once by the next. Inside a running event loop the invocations run on
+    a helper thread, since the engine needs a loop of its own.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.invocations = 0
+
+    def _run(self, execution_id: str) -> None:
+        while True:
+            self.invocations += 1
+            outcome = asyncio.run(self._engine.run(execution_id))
+            if not outcome.reinvoke:
+                return
 
     def invoke_async(self, execution_id: str) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self._engine.run(execution_id))
+            self._run(execution_id)
             return
         errors: list[BaseException] = []
 
         def target() -> None:
             try:
-                asyncio.run(self._engine.run(execution_id))
+                self._run(execution_id)
             except BaseException as exc:  # re-raised in the caller's thread
                 errors.append(exc)
 

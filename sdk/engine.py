@@ -15,7 +15,7 @@ from sdk import serde
 from sdk.app import App
 from sdk.clock import Clock, SystemClock
 from sdk.context import WorkflowContext
-from sdk.errors import ExecutionNotRunnableError, LeaseLost
+from sdk.errors import ExecutionNotRunnableError, LeaseLost, Suspend
 from sdk.execution import ExecutionState, JournalUnavailable
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
@@ -27,23 +27,42 @@ DEFAULT_LEASE = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an invocation ended: ``completed``, ``failed``, ``skipped`` or ``lease_lost``."""
+    """How an invocation ended.
+
+    ``status`` is ``completed``, ``failed``, ``suspended``, ``skipped`` (the lease was
+    refused) or ``lease_lost``; ``reinvoke`` asks for the next invocation at once.
+    """
 
     execution_id: str
     status: str
     detail: str = ""
+    reinvoke: bool = False
 
-    def to_dict(self) -> dict[str, str]:
-        return {"execution_id": self.execution_id, "status": self.status, "detail": self.detail}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "execution_id": self.execution_id,
+            "status": self.status,
+            "detail": self.detail,
+            "reinvoke": self.reinvoke,
+        }
 
 
 class Engine:
     """Runs executions of the workflows of one app against one journal."""
 
-    def __init__(self, app: App, journal: Journal, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        journal: Journal,
+        clock: Clock | None = None,
+        *,
+        always_replay: bool = False,
+    ) -> None:
+        """``always_replay`` (a test mode) suspends after every new step and replays."""
         self.app = app
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
+        self.always_replay = always_replay
 
     def start(self, execution_id: str, *, deadline: datetime | None = None) -> Invocation | Outcome:
         """Take the lease until ``deadline`` and load the journal; an ``Outcome`` if refused."""
@@ -56,7 +75,9 @@ class Engine:
         except ExecutionNotRunnableError as exc:
             return Outcome(execution_id, "skipped", str(exc))
         steps = self.journal.load_steps(execution_id)
-        state = ExecutionState(self.journal, self.clock, execution, steps, owner)
+        state = ExecutionState(
+            self.journal, self.clock, execution, steps, owner, always_replay=self.always_replay
+        )
         return Invocation(self, state)
 
     async def run(self, execution_id: str, *, deadline: datetime | None = None) -> Outcome:
@@ -82,13 +103,16 @@ class Invocation:
             try:
                 result = await self._call_workflow()
                 output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
-            except (LeaseLost, JournalUnavailable):
+            except (LeaseLost, JournalUnavailable, Suspend):
                 raise
             except Exception as exc:
                 return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
             return self._finish(
                 ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
             )
+        except Suspend as suspend:
+            state.execution = state.journal.suspend_execution(state.execution_id, owner=state.owner)
+            return Outcome(state.execution_id, "suspended", suspend.reason, suspend.reinvoke)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
         except JournalUnavailable as unavailable:

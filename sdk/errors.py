@@ -84,7 +84,16 @@ class TerminalError(Exception):
 
 
 class Suspend(BaseException):  # noqa: N818 - a control-flow signal, not an error
-    """Signal: the invocation must stop here and be resumed later."""
+    """Signal: the invocation must stop here and be resumed later.
+
+    ``reinvoke`` asks the runner to start the next invocation at once (a time limit,
+    or the always-replay test mode) rather than wait for a wake-up.
+    """
+
+    def __init__(self, reason: str, *, reinvoke: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reinvoke = reinvoke
 
 
 class LeaseLost(BaseException):  # noqa: N818 - a control-flow signal, not an error

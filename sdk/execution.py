@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sdk.clock import Clock
-from sdk.errors import SteplineError
+from sdk.errors import SteplineError, Suspend
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, StepRecord
 from sdk.replay import StepCall, decide
@@ -31,6 +31,7 @@ class ExecutionState:
     execution: ExecutionRecord
     steps: dict[str, StepRecord]
     owner: str
+    always_replay: bool = False
     used_keys: set[str] = field(default_factory=set)
 
     @property
@@ -56,3 +57,8 @@ class ExecutionState:
             raise JournalUnavailable(f"cannot record step {step.key!r}: {exc}") from exc
         self.steps[step.key] = stored
         return stored
+
+    def after_new_step(self) -> None:
+        """Called after a step ran for the first time: the always-replay mode stops here."""
+        if self.always_replay:
+            raise Suspend("always-replay: suspend after every new step", reinvoke=True)

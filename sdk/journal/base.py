@@ -69,6 +69,10 @@ class Journal(Protocol):
         """Record the outcome and drop the lease; raises ``LeaseLost`` if ``owner`` lost it."""
         ...
 
+    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+        """Mark the execution suspended and drop the lease; raises ``LeaseLost``."""
+        ...
+
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         """Give the lease back without changing the outcome (best effort)."""
         ...

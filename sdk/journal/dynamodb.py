@@ -207,13 +207,8 @@ class DynamoJournal:
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
     ) -> ExecutionRecord:
-        values: dict[str, Any] = {
-            ":status": {"S": status.value},
-            ":now": {"S": iso(now)},
-            ":owner": {"S": owner},
-            ":one": {"N": "1"},
-        }
-        sets = ["#st = :status", "finished_at = :now", "version = version + :one"]
+        values: dict[str, Any] = {":status": {"S": status.value}, ":now": {"S": iso(now)}}
+        sets = ["#st = :status", "finished_at = :now"]
         for name, value in (
             ("output", None if output is None else {"S": output}),
             ("output_tag", None if output_tag is None else {"S": output_tag}),
@@ -222,21 +217,34 @@ class DynamoJournal:
             if value is not None:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
+        return self._update_leased(execution_id, owner, sets, values)
+
+    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+        values = {":status": {"S": ExecutionStatus.SUSPENDED.value}}
+        return self._update_leased(execution_id, owner, ["#st = :status"], values)
+
+    def _update_leased(
+        self, execution_id: str, owner: str, sets: list[str], values: dict[str, Any]
+    ) -> ExecutionRecord:
+        """Apply ``sets`` and drop the lease, only if ``owner`` still holds it."""
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=self._key(execution_id),
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE lease_owner, lease_expires",
+                UpdateExpression=(
+                    "SET "
+                    + ", ".join([*sets, "version = version + :one"])
+                    + " REMOVE lease_owner, lease_expires"
+                ),
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={**values, ":owner": {"S": owner}, ":one": {"N": "1"}},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if _conditional_failure(exc):
-                raise LeaseLost(
-                    f"execution {execution_id!r} is no longer leased to {owner}"
-                ) from exc
+                lost = f"execution {execution_id!r} is no longer leased to {owner}"
+                raise LeaseLost(lost) from exc
             raise
         return ExecutionRecord.from_item(response["Attributes"])
 

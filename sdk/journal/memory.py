@@ -115,6 +115,20 @@ class MemoryJournal:
             self._executions[execution_id] = done
             return done
 
+    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.lease_owner != owner:
+                raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+            suspended = current.evolve(
+                status=ExecutionStatus.SUSPENDED,
+                lease_owner=None,
+                lease_expires_ms=None,
+                version=current.version + 1,
+            )
+            self._executions[execution_id] = suspended
+            return suspended
+
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         with self._lock:
             current = self._executions.get(execution_id)

@@ -29,6 +29,7 @@ async def perform(state: ExecutionState, call: StepCall, execute: Execute, annot
     if record is None:
         record, original = await execute()
         stored = state.record(record)
+        state.after_new_step()
         if original is not None and stored is record:
             raise original
         record = stored
