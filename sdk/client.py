@@ -173,6 +173,10 @@ class Client:
         records = [self._prepare(workflow, payload, {}) for workflow, payload in items]
         return [self._start(record) for record in records]
 
+    def handle(self, execution_id: str) -> ExecutionHandle[Any]:
+        """A handle on an existing execution."""
+        return ExecutionHandle(self, execution_id, self.get_execution(execution_id).workflow_id)
+
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         return self.journal.get_execution(execution_id)
 

@@ -207,26 +207,29 @@ class DynamoJournal:
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
     ) -> ExecutionRecord:
-        values: dict[str, Any] = {":status": {"S": status.value}, ":now": {"S": iso(now)}}
-        sets = ["#st = :status", "finished_at = :now"]
-        for name, value in (
-            ("output", None if output is None else {"S": output}),
-            ("output_tag", None if output_tag is None else {"S": output_tag}),
-            ("error", None if error is None else {"M": error_to_item(error)}),
-        ):
-            if value is not None:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        return self._update_leased(execution_id, owner, sets, values)
+        values: dict[str, Any] = {
+            "status": {"S": status.value},
+            "finished_at": {"S": iso(now)},
+            "output": None if output is None else {"S": output},
+            "output_tag": None if output_tag is None else {"S": output_tag},
+            "error": None if error is None else {"M": error_to_item(error)},
+        }
+        return self._update_leased(execution_id, owner, values)
 
     def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
-        values = {":status": {"S": ExecutionStatus.SUSPENDED.value}}
-        return self._update_leased(execution_id, owner, ["#st = :status"], values)
+        values = {"status": {"S": ExecutionStatus.SUSPENDED.value}}
+        return self._update_leased(execution_id, owner, values)
 
     def _update_leased(
-        self, execution_id: str, owner: str, sets: list[str], values: dict[str, Any]
+        self, execution_id: str, owner: str, values: dict[str, Any]
     ) -> ExecutionRecord:
-        """Apply ``sets`` and drop the lease, only if ``owner`` still holds it."""
+        """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
+
+        Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. Every name
+        goes through a placeholder, since several (``status``, ``output``) are reserved.
+        """
+        present = [name for name, value in values.items() if value is not None]
+        sets = [f"#{name} = :{name}" for name in present]
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -237,8 +240,12 @@ class DynamoJournal:
                     + " REMOVE lease_owner, lease_expires"
                 ),
                 ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={**values, ":owner": {"S": owner}, ":one": {"N": "1"}},
+                ExpressionAttributeNames={f"#{name}": name for name in present},
+                ExpressionAttributeValues={
+                    **{f":{name}": values[name] for name in present},
+                    ":owner": {"S": owner},
+                    ":one": {"N": "1"},
+                },
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:

@@ -1,0 +1,62 @@
+"""Helpers for tests: a harness wiring app, journal, engine and client, and a side-effect log."""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sdk import App, Client, Engine, InlineInvoker, VirtualClock, Workflow
+from sdk.journal import ExecutionRecord, Journal, StepRecord
+
+TABLE = "stepline-test"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# How many times each step body really ran, by name; reset before every test.
+CALLS: collections.Counter[str] = collections.Counter()
+
+
+def effect(name: str, value: Any = None) -> Any:
+    """A step body with a side effect we can count."""
+    CALLS[name] += 1
+    return value
+
+
+@dataclass
+class Harness:
+    app: App
+    journal: Journal
+    clock: VirtualClock
+    engine: Engine
+    invoker: InlineInvoker
+    client: Client
+
+    @classmethod
+    def build(
+        cls,
+        journal: Journal,
+        clock: VirtualClock,
+        workflows: Iterable[Workflow[Any]],
+        *,
+        always_replay: bool = False,
+    ) -> Harness:
+        app = App(workflows)
+        engine = Engine(app, journal, clock, always_replay=always_replay)
+        invoker = InlineInvoker(engine)
+        return cls(app, journal, clock, engine, invoker, Client(app, journal, invoker, clock=clock))
+
+    def steps(self, execution_id: str) -> dict[str, StepRecord]:
+        return self.journal.load_steps(execution_id)
+
+
+def load_journal_fixture(journal: Journal, name: str) -> str:
+    """Write a recorded journal (DynamoDB items as JSON) into ``journal``; returns its id."""
+    items = json.loads((FIXTURES / name).read_text())
+    execution = ExecutionRecord.from_item(items["execution"])
+    journal.create_execution(execution)
+    for item in items["steps"]:
+        journal.record_step(execution.execution_id, StepRecord.from_item(item))
+    return execution.execution_id
