@@ -60,3 +60,27 @@ def load_journal_fixture(journal: Journal, name: str) -> str:
     for item in items["steps"]:
         journal.record_step(execution.execution_id, StepRecord.from_item(item))
     return execution.execution_id
+
+
+class QueueInvoker:
+    """An invoker that only remembers what it was asked to start (the test runs it)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def invoke_async(self, execution_id: str) -> None:
+        self.started.append(execution_id)
+
+
+@dataclass
+class FakeLambdaContext:
+    """What the runner reads from a Lambda context."""
+
+    remaining_ms: int = 60_000
+    function_name: str = "stepline-runner"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stepline-runner"
+    aws_request_id: str = "test-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
