@@ -1,0 +1,50 @@
+"""Golden journals, recorded by an earlier version, replayed against today's code.
+
+``golden_order.json`` holds every step of an ``order`` execution that was cut off
+before it recorded its outcome: replaying it must finish without running a step.
+``golden_order_nondeterministic.json`` is the same journal written by code that
+called another function at ``pack``: replaying it must say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import pytest
+
+from sdk import ExecutionStatus, NonDeterministicError
+from tests.support import CALLS, Harness, load_journal_fixture
+from tests.workflows import Receipt, order_workflow
+
+Build = Callable[..., Harness]
+
+
+@pytest.fixture(autouse=True)
+def reset_calls() -> Iterator[None]:
+    CALLS.clear()
+    yield
+
+
+def test_the_golden_journal_replays_to_the_same_result_without_running_steps(
+    harness: Build,
+) -> None:
+    h = harness(order_workflow)
+    execution_id = load_journal_fixture(h.journal, "golden_order.json")
+    h.invoker.invoke_async(execution_id)
+    assert h.client.handle(execution_id).result(timeout=5) == Receipt(
+        order_id="golden-1", total=43, charged_at=datetime(2030, 1, 2)
+    )
+    assert CALLS == {}
+
+
+def test_a_journal_from_different_code_is_refused_as_non_deterministic(harness: Build) -> None:
+    h = harness(order_workflow)
+    execution_id = load_journal_fixture(h.journal, "golden_order_nondeterministic.json")
+    h.invoker.invoke_async(execution_id)
+    with pytest.raises(
+        NonDeterministicError, match=r"'pack' was recorded as run\(pack_legacy\) .* run\(pack\)"
+    ):
+        h.client.handle(execution_id).result(timeout=5)
+    assert h.client.get_execution(execution_id).status is ExecutionStatus.FAILED
+    assert CALLS == {}
