@@ -30,6 +30,9 @@ logger = Logger(service="stepline-runner")
 
 
 class LambdaContext(Protocol):
+    @property
+    def aws_request_id(self) -> str: ...
+
     def get_remaining_time_in_millis(self) -> int: ...
 
 
@@ -58,19 +61,20 @@ class Runner:
 
     def __call__(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:
         request = RunnerEvent.parse(event)
-        deadline = None
+        deadline, owner = None, None
         if context is not None:
             remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
             deadline = self.engine.clock.now() + remaining
+            owner = context.aws_request_id
         logger.append_keys(execution_id=request.execution_id, workflow_id=None)
         try:
-            outcome = self._invoke(request.execution_id, deadline)
+            outcome = self._invoke(request.execution_id, deadline, owner)
         finally:
             logger.remove_keys(["execution_id", "workflow_id"])
         return outcome.to_dict()
 
-    def _invoke(self, execution_id: str, deadline: Any) -> Outcome:
-        started = self.engine.start(execution_id, deadline=deadline)
+    def _invoke(self, execution_id: str, deadline: Any, owner: str | None) -> Outcome:
+        started = self.engine.start(execution_id, deadline=deadline, owner=owner)
         if isinstance(started, Outcome):
             logger.info("invocation skipped", extra={"reason": started.detail})
             return started

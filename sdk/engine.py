@@ -64,9 +64,15 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.always_replay = always_replay
 
-    def start(self, execution_id: str, *, deadline: datetime | None = None) -> Invocation | Outcome:
-        """Take the lease until ``deadline`` and load the journal; an ``Outcome`` if refused."""
-        owner = new_token()
+    def start(
+        self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
+    ) -> Invocation | Outcome:
+        """Take the lease until ``deadline`` and load the journal; an ``Outcome`` if refused.
+
+        ``owner`` names the invocation (the Lambda request id, which a retry of the same
+        event keeps); a fresh token by default.
+        """
+        owner = owner or new_token()
         now = self.clock.now()
         try:
             execution = self.journal.acquire_lease(
@@ -80,9 +86,11 @@ class Engine:
         )
         return Invocation(self, state)
 
-    async def run(self, execution_id: str, *, deadline: datetime | None = None) -> Outcome:
+    async def run(
+        self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
+    ) -> Outcome:
         """``start`` then ``run``: one whole invocation."""
-        started = self.start(execution_id, deadline=deadline)
+        started = self.start(execution_id, deadline=deadline, owner=owner)
         return started if isinstance(started, Outcome) else await started.run()
 
 

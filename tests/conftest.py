@@ -6,7 +6,9 @@ journal and DynamoDB on moto, the table built from ``sdk.journal.schema``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +29,36 @@ for _name, _value in {
     "AWS_DEFAULT_REGION": "us-east-1",
 }.items():
     os.environ[_name] = _value
+
+
+_real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: Any) -> bool:
+    if host in ("localhost", None):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_only(sock: socket.socket, address: Any) -> None:
+    """Tests never leave the machine: a connection anywhere but loopback is an error."""
+    if isinstance(address, tuple) and not _is_loopback(address[0]):
+        raise OSError(f"tests may not reach the network (tried {address!r})")
+    _real_connect(sock, address)
+
+
+def _resolve_loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_loopback(host.decode() if isinstance(host, bytes) else host):
+        raise OSError(f"tests may not reach the network (tried to resolve {host!r})")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+socket.getaddrinfo = _resolve_loopback_only
 
 
 @pytest.fixture

@@ -44,10 +44,13 @@ def dynamo_journal(endpoint: str) -> DynamoJournal:
     return DynamoJournal(client, TABLE)
 
 
-def run_until_killed(endpoint: str, execution_id: str, hang_at: str, reached: Any) -> None:
+def run_until_killed(
+    endpoint: str, execution_id: str, hang_at: str, reached: Any, request_id: str
+) -> None:
     """Process entry point: run the execution; the step named ``hang_at`` never returns."""
     global REACHED
     HANG_AT["step"] = hang_at
     REACHED = reached
     runner = Runner(Engine(App([ten_logged_steps]), dynamo_journal(endpoint)))
-    runner({"execution_id": execution_id}, FakeLambdaContext(remaining_ms=60_000))
+    context = FakeLambdaContext(remaining_ms=900_000, aws_request_id=request_id)
+    runner({"execution_id": execution_id}, context)

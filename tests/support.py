@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +82,7 @@ class FakeLambdaContext:
     function_name: str = "stepline-runner"
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stepline-runner"
-    aws_request_id: str = "test-request"
+    aws_request_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

@@ -40,10 +40,10 @@ class Journal(Protocol):
     def acquire_lease(
         self, execution_id: str, *, owner: str, now: datetime, expires_at: datetime
     ) -> ExecutionRecord:
-        """Take the execution for one invocation; marks it running.
+        """Take the execution for invocation ``owner`` until ``expires_at``; marks it running.
 
-        Raises ``ExecutionNotRunnableError`` when it is finished, held by a live lease,
-        or missing.
+        Raises ``ExecutionNotRunnableError`` when it is finished, missing, or leased to
+        another owner whose lease has not expired.
         """
         ...
 

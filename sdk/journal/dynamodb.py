@@ -133,7 +133,8 @@ class DynamoJournal:
                 ),
                 ConditionExpression=(
                     "attribute_exists(pk) AND #st IN (:pending, :running, :suspended) AND "
-                    "(attribute_not_exists(lease_owner) OR lease_expires < :now_ms)"
+                    "(attribute_not_exists(lease_owner) OR lease_expires < :now_ms "
+                    "OR lease_owner = :owner)"
                 ),
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
@@ -152,9 +153,8 @@ class DynamoJournal:
             if not _conditional_failure(exc):
                 raise
             item = self._get_item(execution_id, EXECUTION_SK)
-            check_runnable(
-                execution_id, None if item is None else ExecutionRecord.from_item(item), now
-            )
+            current = None if item is None else ExecutionRecord.from_item(item)
+            check_runnable(execution_id, current, now, owner)
             raise ExecutionNotRunnableError(
                 f"execution {execution_id!r} was taken by another invocation"
             ) from exc

@@ -21,15 +21,23 @@ def check_creatable(existing: ExecutionRecord, wanted: ExecutionRecord) -> None:
         )
 
 
-def check_runnable(execution_id: str, current: ExecutionRecord | None, now: datetime) -> None:
-    """Raise ``ExecutionNotRunnableError`` unless a new invocation may take ``current``."""
+def check_runnable(
+    execution_id: str, current: ExecutionRecord | None, now: datetime, owner: str
+) -> None:
+    """Raise ``ExecutionNotRunnableError`` unless invocation ``owner`` may take ``current``.
+
+    A lease is free when nobody holds it, when it has expired, or when ``owner`` itself
+    holds it: Lambda retries an event with the same request id, and only after the
+    attempt before it has ended, so a retry may take over its dead predecessor's lease.
+    """
     if current is None:
         raise ExecutionNotRunnableError(f"no execution {execution_id!r}")
     if current.status not in RUNNABLE:
         raise ExecutionNotRunnableError(
             f"execution {execution_id!r} is already {current.status.value}"
         )
-    if current.lease_owner is not None and (current.lease_expires_ms or 0) >= epoch_ms(now):
+    held = current.lease_owner is not None and current.lease_owner != owner
+    if held and (current.lease_expires_ms or 0) >= epoch_ms(now):
         raise ExecutionNotRunnableError(
             f"execution {execution_id!r} is being run by another invocation "
             f"(lease held until {current.lease_expires_ms} ms)"

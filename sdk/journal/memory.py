@@ -65,7 +65,7 @@ class MemoryJournal:
     ) -> ExecutionRecord:
         with self._lock:
             current = self._executions.get(execution_id)
-            check_runnable(execution_id, current, now)
+            check_runnable(execution_id, current, now, owner)
             assert current is not None
             taken = current.evolve(
                 status=ExecutionStatus.RUNNING,

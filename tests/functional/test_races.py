@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +179,8 @@ def test_a_runner_killed_with_sigkill_mid_step_is_completed_by_the_next_invocati
     spawn = multiprocessing.get_context("spawn")
     reached = spawn.Event()
     worker = spawn.Process(
-        target=crash_worker.run_until_killed, args=(moto_endpoint, handle.id, "step-5", reached)
+        target=crash_worker.run_until_killed,
+        args=(moto_endpoint, handle.id, "step-5", reached, "event-1"),
     )
     worker.start()
     try:
@@ -191,10 +191,13 @@ def test_a_runner_killed_with_sigkill_mid_step_is_completed_by_the_next_invocati
     assert worker.exitcode == -signal.SIGKILL
     assert client.get_execution(handle.id).status is ExecutionStatus.RUNNING  # lease still held
 
-    # Lambda retries the event after the dead invocation's deadline (60 s) has passed.
-    later = VirtualClock(start=journal.get_execution(handle.id).started_at + timedelta(minutes=2))
-    runner = Runner(Engine(app, journal, later))
-    assert runner({"execution_id": handle.id}, FakeLambdaContext())["status"] == "completed"
+    # Another event for the execution must wait out the dead invocation's 15-minute lease...
+    runner = Runner(Engine(app, journal))
+    other = runner({"execution_id": handle.id}, FakeLambdaContext(aws_request_id="event-2"))
+    assert other["status"] == "skipped"
+    # ...but Lambda's retry of the same event (same request id) takes over at once.
+    retry = FakeLambdaContext(aws_request_id="event-1")
+    assert runner({"execution_id": handle.id}, retry)["status"] == "completed"
     assert client.handle(handle.id).result(timeout=5) == 55
     # Steps 1-4 ran once; step 5 ran in the killed invocation and again; 6-10 once.
     expected = [f"step-{i}" for i in (1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10)]
