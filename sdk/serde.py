@@ -34,6 +34,9 @@ _SCALAR_TAGS: dict[type, str] = {
 _TAG_TYPES: dict[str, type] = {tag: kind for kind, tag in _SCALAR_TAGS.items()}
 _PLAIN = (str, int, float, bool, type(None), dict, list)
 
+# A DynamoDB item holds at most 400 KB; leave room for the rest of the record.
+MAX_STORED_BYTES = 350_000
+
 
 def _default(value: Any) -> Any:
     if _is_model(value):
@@ -59,9 +62,15 @@ def _is_model(value: Any) -> bool:
 def dumps(value: Any, *, what: str) -> str:
     """Encode ``value`` as compact JSON; ``what`` names it in errors (e.g. "step 'charge'")."""
     try:
-        return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"cannot store the value of {what} as JSON: {exc}") from exc
+    if len(text) > MAX_STORED_BYTES // 4 and len(text.encode()) > MAX_STORED_BYTES:
+        raise SerializationError(
+            f"the value of {what} is {len(text.encode())} bytes of JSON, more than the "
+            f"{MAX_STORED_BYTES} a journal record holds"
+        )
+    return text
 
 
 def type_tag(value: Any) -> str | None:

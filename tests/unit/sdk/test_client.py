@@ -64,3 +64,12 @@ def test_waiting_on_an_execution_that_never_runs_times_out(harness: Build) -> No
     assert handle.status() is ExecutionStatus.PENDING
     with pytest.raises(ResultTimeoutError, match="still pending after 0.05s"):
         handle.result(timeout=0.05)
+
+
+def test_an_input_too_large_to_store_is_refused_before_anything_is_written(
+    harness: Build,
+) -> None:
+    h = harness(process_order)
+    with pytest.raises(SteplineError, match="input of workflow 'process-order' is .* bytes"):
+        h.client.invoke(process_order, {"order_id": "o" * 400_000, "amount": 1})
+    assert h.client.list_executions() == []

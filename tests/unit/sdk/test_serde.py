@@ -64,3 +64,8 @@ def test_nan_is_refused() -> None:
 
 def test_a_tag_whose_type_is_gone_gives_the_plain_json() -> None:
     assert serde.loads('{"x":1}', tag="nowhere.module:Gone") == {"x": 1}
+
+
+def test_a_value_too_large_for_a_journal_record_is_refused_naming_it() -> None:
+    with pytest.raises(SerializationError, match=r"step 'x' is 400002 bytes of JSON, more than"):
+        serde.dumps("x" * 400_000, what="step 'x'")
