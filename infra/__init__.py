@@ -1,1 +1,1 @@
-"""infra."""
+"""Infrastructure as pure functions: an app's workflows -> its SAM template."""

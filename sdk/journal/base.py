@@ -73,6 +73,13 @@ class Journal(Protocol):
         """Mark the execution suspended and drop the lease; raises ``LeaseLost``."""
         ...
 
+    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
+        """Mark an unfinished execution failed whoever holds it; False if already finished.
+
+        For when its invocations are exhausted: no invocation will finish it any more.
+        """
+        ...
+
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         """Give the lease back without changing the outcome (best effort)."""
         ...

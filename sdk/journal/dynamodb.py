@@ -255,6 +255,33 @@ class DynamoJournal:
             raise
         return ExecutionRecord.from_item(response["Attributes"])
 
+    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression=(
+                    "SET #status = :failed, #error = :error, finished_at = :now, "
+                    "version = version + :one REMOVE lease_owner, lease_expires"
+                ),
+                ConditionExpression="#status IN (:pending, :running, :suspended)",
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": ExecutionStatus.FAILED.value},
+                    ":pending": {"S": ExecutionStatus.PENDING.value},
+                    ":running": {"S": ExecutionStatus.RUNNING.value},
+                    ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
+                    ":error": {"M": error_to_item(error)},
+                    ":now": {"S": iso(now)},
+                    ":one": {"N": "1"},
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         try:
             self._client.update_item(

@@ -129,6 +129,21 @@ class MemoryJournal:
             self._executions[execution_id] = suspended
             return suspended
 
+    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.status.finished:
+                return False
+            self._executions[execution_id] = current.evolve(
+                status=ExecutionStatus.FAILED,
+                error=error,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_ms=None,
+                version=current.version + 1,
+            )
+            return True
+
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         with self._lock:
             current = self._executions.get(execution_id)

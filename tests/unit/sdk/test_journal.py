@@ -146,3 +146,17 @@ def test_executions_are_listed_newest_first_by_workflow_and_status(
     assert [r.execution_id for r in running] == ["e-1"]
     pending_a = journal.list_executions(workflow_id="a", status=ExecutionStatus.PENDING, limit=1)
     assert [r.execution_id for r in pending_a] == ["e-2"]
+
+
+def test_an_abandoned_execution_is_failed_once(journal: Journal, clock: VirtualClock) -> None:
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "dead")
+    error = ErrorInfo("stepline:InvocationsExhausted", "runtime exited with status 1")
+    assert journal.fail_execution("e-1", error=error, now=clock.now()) is True
+    failed = journal.get_execution("e-1")
+    assert (failed.status, failed.error, failed.lease_owner) == (
+        ExecutionStatus.FAILED,
+        error,
+        None,
+    )
+    assert journal.fail_execution("e-1", error=error, now=clock.now()) is False

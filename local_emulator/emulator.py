@@ -1,0 +1,127 @@
+"""The whole system on one machine: ``Emulator(template).start()``.
+
+It serves moto behind the gateway on loopback, deploys the template into it,
+runs the stack's functions in warm worker processes, and serves the function URL
+as the HTTP API. ``stop()`` (or leaving the ``with`` block) ends every worker and
+server it started.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from local_emulator.gateway import GatewayServer
+from local_emulator.http_api import HttpApiServer
+from local_emulator.lambda_service import LambdaService
+from local_emulator.stack import Stack, deploy
+from sdk.errors import SteplineError
+
+REGION = "us-east-1"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "stepline-local",
+    "AWS_SECRET_ACCESS_KEY": "stepline-local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    aws: str
+    api: str
+
+
+class Emulator:
+    """Everything ``stepline dev`` runs, as an object tests can start and stop."""
+
+    def __init__(
+        self,
+        template_text: str,
+        *,
+        host: str = "127.0.0.1",
+        aws_port: int = 0,
+        api_port: int = 0,
+        stack_name: str = "stepline",
+        workdir: str | None = None,
+    ) -> None:
+        self._template = template_text
+        self._host = host
+        self._aws_port = aws_port
+        self._api_port = api_port
+        self._stack_name = stack_name
+        self._workdir = workdir or os.getcwd()
+        self._gateway: GatewayServer | None = None
+        self._api: HttpApiServer | None = None
+        self.lambdas: LambdaService | None = None
+        self.stack: Stack | None = None
+        self.endpoints: Endpoints | None = None
+        self.ready_seconds = 0.0
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` pointed at the emulator."""
+        assert self._gateway is not None, "start() the emulator first"
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self._gateway.url,
+            region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def start(self) -> Endpoints:
+        started = time.perf_counter()
+        try:
+            self._gateway = GatewayServer(self._host, self._aws_port)
+            self._gateway.start()
+            self.stack = deploy(self.client, self._template, self._stack_name)
+            worker_env = {
+                **CREDENTIALS,
+                "AWS_ENDPOINT_URL": self._gateway.url,
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (self._workdir, os.environ.get("PYTHONPATH", "")) if p
+                ),
+                "PYTHONUNBUFFERED": "1",
+            }
+            self.lambdas = LambdaService(self.stack.functions, worker_env)
+            self._gateway.gateway.lambdas = self.lambdas
+            url_functions = [f.name for f in self.stack.functions.values() if f.has_url]
+            if len(url_functions) != 1:
+                raise SteplineError(f"expected one function with a URL, found {url_functions}")
+            self._api = HttpApiServer(self._host, self._api_port, self.lambdas, url_functions[0])
+            self._api.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoints = Endpoints(aws=self._gateway.url, api=self._api.url)
+        self.ready_seconds = time.perf_counter() - started
+        return self.endpoints
+
+    def stop(self) -> None:
+        """Stop serving and end every execution environment. Safe to call twice."""
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        if self.lambdas is not None:
+            self.lambdas.shutdown()
+            self.lambdas = None
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

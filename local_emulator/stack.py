@@ -1,0 +1,171 @@
+"""Deploying ``template.yaml`` into moto: SAM translation, then CloudFormation.
+
+moto's CloudFormation creates the table, the bus, the roles and the Lambda
+functions (whose code it never runs). The resource types moto does not model,
+function URLs and async-invoke settings, are kept out of what moto receives and
+read by the emulator from the translated template instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from sdk.errors import SteplineError
+
+CODE_BUCKET = "stepline-local-code"
+CODE_KEY = "app.zip"
+EMULATOR_TYPES = ("AWS::Lambda::Url", "AWS::Lambda::EventInvokeConfig")
+DEFAULT_RETRY_ATTEMPTS = 2
+REGION = "us-east-1"
+
+
+class TemplateError(SteplineError):
+    """The template cannot be translated or deployed."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """A deployed Lambda function, as the emulator runs it."""
+
+    name: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    max_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    on_failure: str | None = None
+    has_url: bool = False
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    table_name: str
+    bus_name: str
+    functions: dict[str, FunctionConfig] = field(default_factory=dict)
+
+    def function_by_handler(self, handler: str) -> FunctionConfig:
+        for function in self.functions.values():
+            if function.handler == handler:
+                return function
+        raise TemplateError(f"the template has no function with handler {handler!r}")
+
+
+def translate(template_text: str) -> dict[str, Any]:
+    """SAM -> plain CloudFormation, with the code taken from the emulator's bucket."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    template = yaml.safe_load(template_text)
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise TemplateError("the template has no Resources")
+    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = (
+        f"s3://{CODE_BUCKET}/{CODE_KEY}"
+    )
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource.get("Properties", {}).pop("CodeUri", None)
+    try:
+        session = boto3.session.Session(region_name=REGION)
+        translator = Translator({}, Parser(), boto_session=session)
+        translated: dict[str, Any] = translator.translate(template, parameter_values={})
+    except Exception as exc:  # samtranslator's InvalidDocumentException and friends
+        raise TemplateError(f"SAM translation failed: {exc}") from exc
+    return translated
+
+
+def _split(translated: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what moto deploys, what the emulator keeps)."""
+    ours = {
+        logical: resource
+        for logical, resource in translated["Resources"].items()
+        if resource["Type"] in EMULATOR_TYPES
+    }
+    theirs = dict(translated)
+    theirs["Resources"] = {k: v for k, v in translated["Resources"].items() if k not in ours}
+    theirs["Outputs"] = {
+        key: output
+        for key, output in translated.get("Outputs", {}).items()
+        if not any(logical in json.dumps(output) for logical in ours)
+    }
+    return theirs, ours
+
+
+def _target(reference: Any) -> str:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` points at."""
+    if isinstance(reference, dict) and "Ref" in reference:
+        return str(reference["Ref"])
+    if isinstance(reference, dict) and "Fn::GetAtt" in reference:
+        attribute = reference["Fn::GetAtt"]
+        return str(attribute[0] if isinstance(attribute, list) else attribute.split(".")[0])
+    raise TemplateError(f"cannot resolve {reference!r}")
+
+
+def deploy(clients: Any, template_text: str, stack_name: str) -> Stack:
+    """Create the stack in moto; ``clients(service)`` returns a boto3 client."""
+    moto_part, ours = _split(translate(template_text))
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("README", "code runs from the emulator's working directory\n")
+    s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=archive.getvalue())
+
+    cloudformation = clients("cloudformation")
+    cloudformation.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(moto_part),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise TemplateError(f"stack {stack_name}: {stack['StackStatus']}")
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    }
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return Stack(
+        name=stack_name,
+        table_name=outputs["JournalTableName"],
+        bus_name=outputs["EventBusName"],
+        functions=_functions(clients("lambda"), ours, physical),
+    )
+
+
+def _functions(
+    lambda_client: Any, ours: dict[str, Any], physical: dict[str, str]
+) -> dict[str, FunctionConfig]:
+    settings: dict[str, dict[str, Any]] = {}
+    for resource in ours.values():
+        props = resource["Properties"]
+        name = physical[_target(props.get("FunctionName") or props.get("TargetFunctionArn"))]
+        entry = settings.setdefault(name, {})
+        if resource["Type"] == "AWS::Lambda::Url":
+            entry["has_url"] = True
+        else:
+            entry["max_retry_attempts"] = int(
+                props.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)
+            )
+            failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            if failure is not None:
+                entry["on_failure"] = physical[_target(failure)]
+    functions = {}
+    for page in lambda_client.get_paginator("list_functions").paginate():
+        for fn in page["Functions"]:
+            functions[fn["FunctionName"]] = FunctionConfig(
+                name=fn["FunctionName"],
+                handler=fn["Handler"],
+                environment=dict(fn.get("Environment", {}).get("Variables", {})),
+                timeout_seconds=int(fn.get("Timeout", 3)),
+                memory_mb=int(fn.get("MemorySize", 128)),
+                **settings.get(fn["FunctionName"], {}),
+            )
+    return functions
