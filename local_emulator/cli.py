@@ -1,10 +1,78 @@
-"""The ``stepline`` command: a thin click layer over functions of the packages."""
+"""The ``stepline`` command: a thin click layer over functions of the packages.
+
+Exit codes: 0 success; 1 the workflow failed or the API refused the request;
+2 bad usage; 3 the API cannot be reached; 4 a wait timed out.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import click
 
-from sdk.errors import SteplineError
+from sdk.errors import ResultTimeoutError, SteplineError
+
+EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 3, 4
+
+
+class CliError(click.ClickException):
+    """The workflow failed or the API refused the request."""
+
+    exit_code = EXIT_FAILED
+
+
+class UnreachableError(CliError):
+    exit_code = EXIT_UNREACHABLE
+
+
+class WaitTimeoutError(CliError):
+    exit_code = EXIT_TIMEOUT
+
+
+@contextmanager
+def errors_as_exits() -> Iterator[None]:
+    """Domain errors become one-line messages with their exit code."""
+    from local_emulator.api_client import EndpointUnreachableError
+
+    try:
+        yield
+    except EndpointUnreachableError as exc:
+        raise UnreachableError(str(exc)) from exc
+    except ResultTimeoutError as exc:
+        raise WaitTimeoutError(str(exc)) from exc
+    except SteplineError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _modules(app: str) -> list[str]:
+    return [m.strip() for m in app.split(",") if m.strip()]
+
+
+endpoint_option = click.option(
+    "--endpoint",
+    envvar="STEPLINE_ENDPOINT",
+    default="http://127.0.0.1:8765",
+    show_default=True,
+    help="The HTTP API of a running emulator or stack (env STEPLINE_ENDPOINT).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _api(endpoint: str) -> Any:
+    from local_emulator.api_client import ApiClient
+
+    return ApiClient(endpoint)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
 
 
 @click.group()
@@ -20,9 +88,143 @@ def demo(app_modules: str) -> None:
     """Run the app's workflows on DynamoDB in moto and print their step timelines."""
     from local_emulator.demo import run_demo
 
-    try:
-        failed = run_demo([m.strip() for m in app_modules.split(",") if m.strip()], click.echo)
-    except SteplineError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with errors_as_exits():
+        failed = run_demo(_modules(app_modules), click.echo)
     if failed:
-        raise click.ClickException(f"{failed} workflow(s) did not complete")
+        raise CliError(f"{failed} workflow(s) did not complete")
+
+
+@main.command()
+@click.option("--app", "app_modules", default="examples", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("template.yaml"), show_default=True)  # fmt: skip
+def synth(app_modules: str, output: Path) -> None:
+    """Write the SAM template of the app."""
+    from infra.template import synth as build
+
+    with errors_as_exits():
+        output.write_text(build(_modules(app_modules)))
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.option("--app", "app_modules", default=None,
+              help="Modules of the app; default: template.yaml here, else 'examples'.")  # fmt: skip
+@click.option("--port", default=8765, show_default=True, help="Port of the HTTP API.")
+@click.option("--aws-port", default=None, type=int, help="Port of the AWS endpoint [port+1].")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> None:
+    """Start the emulator: moto, the stack, its functions and the HTTP API."""
+    from local_emulator.emulator import Emulator
+
+    with errors_as_exits():
+        template = _template_for(app_modules)
+        emulator = Emulator(template, host=host, api_port=port, aws_port=aws_port or port + 1)
+        endpoints = emulator.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    assert emulator.stack is not None
+    click.echo(f"Stepline emulator ready in {emulator.ready_seconds:.1f} s")
+    click.echo(f"  HTTP API       {endpoints.api}   (export STEPLINE_ENDPOINT={endpoints.api})")
+    click.echo(f"  AWS endpoint   {endpoints.aws}   (boto3 endpoint_url=, aws --endpoint-url; "
+               "any credentials, region us-east-1)")  # fmt: skip
+    click.echo(f"  journal table  {emulator.stack.table_name}")
+    click.echo(f"  functions      {', '.join(sorted(emulator.stack.functions))}")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        stop.wait()
+    finally:
+        emulator.stop()
+        click.echo("stopped")
+
+
+def _template_for(app_modules: str | None) -> str:
+    from infra.template import synth as build
+
+    if app_modules is None and Path("template.yaml").is_file():
+        return Path("template.yaml").read_text()
+    return build(_modules(app_modules or "examples"))
+
+
+@main.command()
+@endpoint_option
+@json_option
+def workflows(endpoint: str, as_json: bool) -> None:
+    """List the app's workflows."""
+    with errors_as_exits():
+        found = _api(endpoint).workflows()
+    if as_json:
+        return _print_json(found)
+    from local_emulator.tables import workflows_table
+
+    workflows_table(found)
+
+
+@main.command()
+@click.argument("workflow_id")
+@click.option("--payload", default="null", help="The input, as JSON.")
+@click.option("--wait", is_flag=True, help="Wait for the result.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait.")
+@endpoint_option
+@json_option
+def invoke(
+    workflow_id: str, payload: str, wait: bool, timeout: float, endpoint: str, as_json: bool
+) -> None:
+    """Start WORKFLOW_ID with --payload; --wait prints its result."""
+    try:
+        value = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from exc
+    with errors_as_exits():
+        api = _api(endpoint)
+        started = api.invoke(workflow_id, value)
+        if not wait:
+            return _print_json(started) if as_json else click.echo(started["execution_id"])
+        execution = api.wait(started["execution_id"], timeout)
+    if as_json:
+        _print_json(execution)
+    else:
+        click.echo(f"{execution['execution_id']} {execution['status']}")
+        click.echo(json.dumps(execution["output"] if execution["error"] is None
+                              else execution["error"], indent=2))  # fmt: skip
+    if execution["status"] != "completed":
+        raise SystemExit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--workflow", "workflow_id", default=None)
+@click.option("--status", default=None)
+@click.option("--limit", default=50, show_default=True)
+@endpoint_option
+@json_option
+def runs(
+    workflow_id: str | None, status: str | None, limit: int, endpoint: str, as_json: bool
+) -> None:
+    """List executions, newest first."""
+    with errors_as_exits():
+        found = _api(endpoint).executions(workflow_id, status, limit)
+    if as_json:
+        return _print_json(found)
+    from local_emulator.tables import runs_table
+
+    runs_table(found)
+
+
+@main.command()
+@click.argument("execution_id")
+@endpoint_option
+@json_option
+def show(execution_id: str, endpoint: str, as_json: bool) -> None:
+    """Show an execution: status, steps with timings, output or error."""
+    with errors_as_exits():
+        execution = _api(endpoint).execution(execution_id)
+    if as_json:
+        return _print_json(execution)
+    from local_emulator.tables import execution_panel
+
+    execution_panel(execution)
+
+
+if __name__ == "__main__":
+    main(prog_name=os.path.basename(__file__))
