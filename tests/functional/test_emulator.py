@@ -1,0 +1,110 @@
+"""The whole system on one machine: moto behind the gateway, functions in worker processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from infra.template import synth
+from local_emulator.api_client import ApiClient
+from local_emulator.cli import main
+from local_emulator.emulator import Emulator
+from sdk.journal.records import EXECUTION_SK
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(synth(["examples", "tests.apps.crashy"]), workdir=str(ROOT)) as running:
+        yield running
+
+
+@pytest.fixture
+def api(emulator: Emulator) -> ApiClient:
+    assert emulator.endpoints is not None
+    return ApiClient(emulator.endpoints.api)
+
+
+def test_an_order_completes_through_the_http_api(api: ApiClient) -> None:
+    started = api.invoke("process-order", {"order_id": "o-1", "amount": 42})
+    execution = api.wait(started["execution_id"], timeout=60)
+    assert execution["status"] == "completed"
+    assert execution["output"]["status"] == "completed"
+    assert [s["key"] for s in execution["steps"]][:2] == ["validate", "payment-id"]
+
+
+def test_boto3_at_the_aws_endpoint_reads_the_tables_and_the_journal(
+    emulator: Emulator, api: ApiClient
+) -> None:
+    execution_id = api.invoke("process-order", {"order_id": "o-2", "amount": 1})["execution_id"]
+    api.wait(execution_id, timeout=60)
+    dynamodb = emulator.client("dynamodb")
+    assert emulator.stack is not None
+    assert dynamodb.list_tables()["TableNames"] == [emulator.stack.table_name]
+    items = dynamodb.query(
+        TableName=emulator.stack.table_name,
+        KeyConditionExpression="pk = :id",
+        ExpressionAttributeValues={":id": {"S": execution_id}},
+    )["Items"]
+    keys = sorted(item["sk"]["S"] for item in items)
+    assert keys[0] == EXECUTION_SK and "step#charge" in keys
+
+
+def test_a_step_that_kills_its_environment_completes_on_the_retry(
+    emulator: Emulator, api: ApiClient, tmp_path: Path
+) -> None:
+    assert emulator.lambdas is not None
+    runner = emulator.lambdas.pool("stepline-runner")
+    cold_before = runner.cold_starts
+    log, marker = tmp_path / "steps.log", tmp_path / "crashed"
+    started = api.invoke("crash-once", {"log": str(log), "marker": str(marker)})
+    execution = api.wait(started["execution_id"], timeout=60)
+    assert execution["status"] == "completed", execution["error"]
+    assert execution["output"] == ["before-1", "before-2", "survived"]
+    assert log.read_text().split() == ["before-1", "before-2", "crashing-step", "crashing-step"]
+    assert runner.cold_starts > cold_before  # the killed environment was replaced
+
+
+def test_an_execution_whose_invocations_all_fail_is_recorded_failed(
+    api: ApiClient, tmp_path: Path
+) -> None:
+    log = tmp_path / "steps.log"
+    started = api.invoke("always-crash", str(log))
+    execution = api.wait(started["execution_id"], timeout=60)
+    assert execution["status"] == "failed"
+    assert execution["error"]["type"] == "stepline:InvocationsExhausted"
+    assert "failed 3 times" in execution["error"]["message"]
+    assert "Runtime.ExitError" in execution["error"]["message"]
+    assert log.read_text().split() == ["before", "doomed-step", "doomed-step", "doomed-step"]
+
+
+def test_environments_stay_warm_between_invocations(emulator: Emulator, api: ApiClient) -> None:
+    assert emulator.lambdas is not None
+    pool = emulator.lambdas.pool("stepline-api")
+    api.workflows()
+    cold = pool.cold_starts
+    for _ in range(5):
+        api.workflows()
+    assert pool.cold_starts == cold
+
+
+def test_the_cli_invokes_and_shows_through_the_emulator(emulator: Emulator) -> None:
+    assert emulator.endpoints is not None
+    endpoint = ["--endpoint", emulator.endpoints.api]
+    cli = CliRunner()
+    payload = json.dumps({"order_id": "o-9", "amount": 42})
+    done = cli.invoke(main, ["invoke", "process-order", "--payload", payload, "--wait", *endpoint])
+    assert done.exit_code == 0, done.output
+    execution_id, status = done.output.splitlines()[0].split()
+    assert status == "completed" and '"status": "completed"' in done.output
+    shown = cli.invoke(main, ["show", execution_id, "--json", *endpoint])
+    assert shown.exit_code == 0
+    assert [s["status"] for s in json.loads(shown.output)["steps"]] == ["completed"] * 5
+    missing = cli.invoke(main, ["show", "nope", *endpoint])
+    assert missing.exit_code == 1 and "no execution 'nope'" in missing.output
