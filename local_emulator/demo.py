@@ -53,7 +53,7 @@ def describe(record: ExecutionRecord, steps: Sequence[StepRecord]) -> list[str]:
     """Human lines for one execution: its outcome, then each step with its timing."""
     lines = [f"{record.workflow_id} {record.execution_id}: {record.status.value}"]
     origin = record.started_at or record.created_at
-    for step in sorted(steps, key=lambda s: (s.started_at or origin, s.key)):
+    for step in sorted(steps, key=lambda s: (s.position, s.key)):
         start = ((step.started_at or origin) - origin).total_seconds() * 1000
         took = ((step.finished_at or origin) - (step.started_at or origin)).total_seconds() * 1000
         outcome = (

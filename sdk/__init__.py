@@ -10,11 +10,15 @@ from sdk.clock import Clock, SystemClock, VirtualClock
 from sdk.context import WorkflowContext
 from sdk.engine import Engine
 from sdk.errors import (
+    ExecutionNotFoundError,
+    InvalidPayloadError,
     NonDeterministicError,
+    ResultTimeoutError,
     StepFailedError,
     SteplineError,
     TerminalError,
     WorkflowFailedError,
+    WorkflowNotFoundError,
 )
 from sdk.journal import ExecutionRecord, ExecutionStatus, MemoryJournal
 from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
@@ -28,12 +32,15 @@ __all__ = [
     "Engine",
     "EventPayload",
     "ExecutionHandle",
+    "ExecutionNotFoundError",
     "ExecutionRecord",
     "ExecutionStatus",
     "InlineInvoker",
+    "InvalidPayloadError",
     "LambdaInvoker",
     "MemoryJournal",
     "NonDeterministicError",
+    "ResultTimeoutError",
     "SchedulePayload",
     "StepFailedError",
     "SteplineError",
@@ -43,5 +50,6 @@ __all__ = [
     "Workflow",
     "WorkflowContext",
     "WorkflowFailedError",
+    "WorkflowNotFoundError",
     "workflow",
 ]

@@ -32,7 +32,7 @@ class ExecutionState:
     steps: dict[str, StepRecord]
     owner: str
     always_replay: bool = False
-    used_keys: set[str] = field(default_factory=set)
+    used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
 
     @property
     def execution_id(self) -> str:
@@ -43,9 +43,13 @@ class ExecutionState:
 
     def begin(self, call: StepCall) -> StepRecord | None:
         """Claim ``call.key`` and return its record to replay, or ``None`` to run it."""
-        record = decide(call, self.steps.get(call.key), self.used_keys)
-        self.used_keys.add(call.key)
+        record = decide(call, self.steps.get(call.key), self.used_keys.keys())
+        self.used_keys[call.key] = len(self.used_keys)
         return record
+
+    def position(self, key: str) -> int:
+        """Where ``key`` stands in the order the workflow called its steps."""
+        return self.used_keys[key]
 
     def record(self, step: StepRecord) -> StepRecord:
         """Write ``step`` (once, conditionally) and return the record that won."""

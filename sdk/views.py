@@ -32,6 +32,7 @@ def step_view(step: StepRecord) -> dict[str, Any]:
         took = round((step.finished_at - step.started_at).total_seconds() * 1000, 3)
     return {
         "key": step.key,
+        "position": step.position,
         "step_type": step.step_type,
         "callable": step.callable_name,
         "status": step.status.value,
@@ -62,6 +63,6 @@ def execution_view(
         "error": None if record.error is None else record.error.to_dict(),
     }
     if steps is not None:
-        ordered = sorted(steps, key=lambda s: (s.started_at is None, s.started_at, s.key))
+        ordered = sorted(steps, key=lambda s: (s.position, s.key))
         view["steps"] = [step_view(step) for step in ordered]
     return view

@@ -86,6 +86,7 @@ class StepRecord:
     attempts: int = 1
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    position: int = 0  # the order in which the workflow called its steps
 
     def to_item(self, execution_id: str) -> Item:
         return _compact(
@@ -99,6 +100,7 @@ class StepRecord:
                 "tag": _s(self.output_tag),
                 "err": None if self.error is None else {"M": error_to_item(self.error)},
                 "attempts": {"N": str(self.attempts)},
+                "pos": {"N": str(self.position)},
                 "t0": _s(None if self.started_at is None else iso(self.started_at)),
                 "t1": _s(None if self.finished_at is None else iso(self.finished_at)),
             }
@@ -119,6 +121,7 @@ class StepRecord:
             attempts=int(item["attempts"]["N"]),
             started_at=None if t0 is None else parse_iso(t0),
             finished_at=None if t1 is None else parse_iso(t1),
+            position=int(item.get("pos", {"N": "0"})["N"]),
         )
 
 

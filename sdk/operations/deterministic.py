@@ -26,7 +26,7 @@ async def _recorded(
         record = StepRecord(
             key, step_type, "", StepStatus.COMPLETED,
             output=serde.dumps(value, what=f"step {key!r}"), output_tag=serde.type_tag(value),
-            started_at=moment, finished_at=moment,
+            started_at=moment, finished_at=moment, position=state.position(key),
         )  # fmt: skip
         return record, None
 

@@ -104,12 +104,14 @@ async def run_step(
                     key, "run", name, StepStatus.FAILED,
                     error=ErrorInfo.from_exception(exc),
                     attempts=attempt, started_at=started, finished_at=state.now(),
+                    position=state.position(key),
                 )  # fmt: skip
                 return failed, exc
             done = StepRecord(
                 key, "run", name, StepStatus.COMPLETED,
                 output=output, output_tag=serde.type_tag(result),
                 attempts=attempt, started_at=started, finished_at=state.now(),
+                position=state.position(key),
             )  # fmt: skip
             return done, None
 

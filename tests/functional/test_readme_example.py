@@ -1,18 +1,24 @@
-"""The user test shown in the README: a workflow tested in-process, no AWS needed."""
+"""The user tests shown in the README: the ``stepline`` fixture, in both of its modes."""
 
-from examples.orders import OrderOutput, process_order
-from sdk import App, Client, Engine, InlineInvoker, MemoryJournal
+import pytest
+
+from examples.orders import process_order
 
 
-def test_process_order_completes() -> None:
-    app = App.from_modules(["examples"])
-    journal = MemoryJournal()
-    client = Client(app, journal, InlineInvoker(Engine(app, journal)))
-
-    handle = process_order.invoke(client, {"order_id": "o-1", "amount": 42})
+def test_process_order_completes(stepline):
+    handle = stepline.invoke(process_order, {"order_id": "o-1", "amount": 42})
 
     result = handle.result(timeout=5)
-    assert isinstance(result, OrderOutput) and result.status == "completed"
-    assert sorted(journal.load_steps(handle.id)) == [
-        "charge", "confirm", "payment-id", "reserve", "validate",
+
+    assert result.status == "completed"
+    assert [step.key for step in stepline.steps(handle.id)] == [
+        "validate", "payment-id", "reserve", "charge", "confirm",
     ]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.stepline(processes=True)
+def test_process_order_completes_in_worker_processes(stepline):
+    handle = stepline.invoke(process_order, {"order_id": "o-2", "amount": 7})
+
+    assert handle.result(timeout=30).status == "completed"

@@ -46,6 +46,7 @@ def test_each_step_is_recorded_once_with_its_output(harness: Build) -> None:
     assert steps["pack"].output == '{"weight":0.5,"label":"parcel-o-2"}'
     assert steps["pack"].output_tag == "tests.workflows:Parcel"
     assert all(s.status is StepStatus.COMPLETED and s.attempts == 1 for s in steps.values())
+    assert {key: s.position for key, s in steps.items()} == {"validate": 0, "charge": 1, "pack": 2}
 
 
 def test_always_replay_runs_every_step_exactly_once(harness: Build) -> None:
