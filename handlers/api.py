@@ -3,7 +3,7 @@
     GET  /workflows                         the app's workflows
     POST /workflows/{id}/invoke             start one: {"payload": ..., "execution_id": ...}
     GET  /executions?workflow_id=&status=   executions, newest first
-    GET  /executions/{id}                   one execution with its steps
+    GET  /executions/{id}[?steps=false]     one execution with its steps (or without)
 
 Bad input is a 400 with a message, unknown ids a 404; never a 500 for bad input.
 """
@@ -113,6 +113,9 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     @api.get("/executions/<execution_id>")
     def get_execution(execution_id: str) -> dict[str, Any]:
         record = client.get_execution(execution_id)
+        params = api.current_event.query_string_parameters or {}
+        if params.get("steps", "true") == "false":  # cheap status polling
+            return execution_view(record)
         return execution_view(record, client.journal.load_steps(execution_id).values())
 
     # Registered by call: Powertools' decorator is untyped. Lookup follows the MRO, so

@@ -68,10 +68,9 @@ class ApiClient:
         result: dict[str, Any] = self._call("POST", path, {"payload": payload})
         return result
 
-    def execution(self, execution_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "GET", f"/executions/{urllib.parse.quote(execution_id, safe='')}"
-        )
+    def execution(self, execution_id: str, *, steps: bool = True) -> dict[str, Any]:
+        path = f"/executions/{urllib.parse.quote(execution_id, safe='')}"
+        result: dict[str, Any] = self._call("GET", path if steps else path + "?steps=false")
         return result
 
     def executions(
@@ -82,14 +81,16 @@ class ApiClient:
         result: list[dict[str, Any]] = self._call("GET", f"/executions?{encoded}")["executions"]
         return result
 
-    def wait(self, execution_id: str, timeout: float) -> dict[str, Any]:
-        """Poll until the execution is finished."""
+    def wait(
+        self, execution_id: str, timeout: float, *, poll_interval: float = 0.005
+    ) -> dict[str, Any]:
+        """Poll the status until the execution is finished; then return it with its steps."""
         give_up = time.monotonic() + timeout
-        interval = 0.005
+        interval = poll_interval
         while True:
-            execution = self.execution(execution_id)
+            execution = self.execution(execution_id, steps=False)
             if execution["status"] in FINISHED:
-                return execution
+                return self.execution(execution_id)
             if time.monotonic() >= give_up:
                 raise ResultTimeoutError(
                     f"execution {execution_id} is still {execution['status']} after {timeout}s"

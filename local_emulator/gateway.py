@@ -9,21 +9,20 @@ endpoint for DynamoDB, EventBridge, S3, CloudFormation and Lambda alike.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from local_emulator.lambda_service import FunctionNotFoundError, LambdaService
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+# Services whose moto application depends on the signing service alone. moto works it
+# out anew for every request, scanning its package directory as it does; we ask once.
+CACHED_SERVICES = frozenset({"dynamodb", "events", "lambda", "scheduler", "sqs"})
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class Gateway:
@@ -32,14 +31,25 @@ class Gateway:
     def __init__(self) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        self._moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._apps: dict[str, Any] = {}  # signing service -> moto's Flask app
         self.lambdas: LambdaService | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if match and environ["REQUEST_METHOD"] == "POST" and self.lambdas is not None:
             return self._invoke(unquote(match["name"]), environ, start_response)
-        return self._moto(environ, start_response)
+        result: Iterable[bytes] = self._moto_app(environ)(environ, start_response)
+        return result
+
+    def _moto_app(self, environ: dict[str, Any]) -> Any:
+        """moto's Flask application for this request."""
+        service = signing_service(environ.get("HTTP_AUTHORIZATION", ""))
+        if service not in CACHED_SERVICES:
+            return self._moto.get_application(environ)
+        app = self._apps.get(service) or self._moto.get_application(environ)
+        self._apps[service] = app
+        return app
 
     def _invoke(
         self, name: str, environ: dict[str, Any], start_response: StartResponse
@@ -77,6 +87,15 @@ class Gateway:
         return _respond(start_response, "200 OK", body, headers)
 
 
+def signing_service(authorization: str) -> str | None:
+    """The service named in a SigV4 credential scope (``.../us-east-1/dynamodb/aws4_request``)."""
+    try:
+        scope = authorization.split(",")[0].split()[1]
+        return scope.split("/")[3].lower()
+    except IndexError:
+        return None
+
+
 def _error(code: str, message: str) -> tuple[bytes, list[tuple[str, str]]]:
     return json.dumps({"Type": "User", "Message": message}).encode(), [("x-amzn-ErrorType", code)]
 
@@ -99,29 +118,30 @@ def _respond(
 
 
 class GatewayServer:
-    """The gateway served on a loopback port, on a thread."""
+    """The gateway served on a loopback port by waitress (threaded, with keep-alive).
+
+    Werkzeug's development server closes the connection after every response, which
+    costs each AWS request a new connection and a new thread.
+    """
 
     def __init__(self, host: str, port: int) -> None:
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from waitress.server import create_server
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS request
         self.gateway = Gateway()
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.gateway, threaded=True, request_handler=MotoRequestHandler
+        self._server = create_server(
+            self.gateway, host=host, port=port, threads=16, ident="stepline"
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="stepline-aws-endpoint", daemon=True
+            target=self._server.run, name="stepline-aws-endpoint", daemon=True
         )
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
         self._thread.join(timeout=10)

@@ -80,7 +80,9 @@ class Engine:
             )
         except ExecutionNotRunnableError as exc:
             return Outcome(execution_id, "skipped", str(exc))
-        steps = self.journal.load_steps(execution_id)
+        # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
+        # first attempt there is nothing to load, so a fresh start costs no read.
+        steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
         state = ExecutionState(
             self.journal, self.clock, execution, steps, owner, always_replay=self.always_replay
         )
@@ -119,7 +121,7 @@ class Invocation:
                 ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
             )
         except Suspend as suspend:
-            state.execution = state.journal.suspend_execution(state.execution_id, owner=state.owner)
+            state.journal.suspend_execution(state.execution_id, owner=state.owner)
             return Outcome(state.execution_id, "suspended", suspend.reason, suspend.reinvoke)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
@@ -144,7 +146,7 @@ class Invocation:
 
     def _finish(self, status: ExecutionStatus, **outcome: Any) -> Outcome:
         state = self.state
-        state.execution = state.journal.finish_execution(
+        state.journal.finish_execution(
             state.execution_id, owner=state.owner, status=status, now=state.now(), **outcome
         )
         error = outcome.get("error")

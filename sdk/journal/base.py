@@ -52,7 +52,11 @@ class Journal(Protocol):
         ...
 
     def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
-        """Record a step unless one exists at its key; returns whichever record won."""
+        """Record a step unless one exists at its key; returns whichever record won.
+
+        Only an invocation holding the lease records steps, so an execution whose lease
+        was never taken before (``attempt == 1`` once taken) has none to load.
+        """
         ...
 
     def finish_execution(
@@ -65,11 +69,11 @@ class Journal(Protocol):
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
-    ) -> ExecutionRecord:
+    ) -> None:
         """Record the outcome and drop the lease; raises ``LeaseLost`` if ``owner`` lost it."""
         ...
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
         """Mark the execution suspended and drop the lease; raises ``LeaseLost``."""
         ...
 

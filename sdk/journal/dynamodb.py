@@ -206,7 +206,7 @@ class DynamoJournal:
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
-    ) -> ExecutionRecord:
+    ) -> None:
         values: dict[str, Any] = {
             "status": {"S": status.value},
             "finished_at": {"S": iso(now)},
@@ -214,15 +214,13 @@ class DynamoJournal:
             "output_tag": None if output_tag is None else {"S": output_tag},
             "error": None if error is None else {"M": error_to_item(error)},
         }
-        return self._update_leased(execution_id, owner, values)
+        self._update_leased(execution_id, owner, values)
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
         values = {"status": {"S": ExecutionStatus.SUSPENDED.value}}
-        return self._update_leased(execution_id, owner, values)
+        self._update_leased(execution_id, owner, values)
 
-    def _update_leased(
-        self, execution_id: str, owner: str, values: dict[str, Any]
-    ) -> ExecutionRecord:
+    def _update_leased(self, execution_id: str, owner: str, values: dict[str, Any]) -> None:
         """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
 
         Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. Every name
@@ -231,7 +229,7 @@ class DynamoJournal:
         present = [name for name, value in values.items() if value is not None]
         sets = [f"#{name} = :{name}" for name in present]
         try:
-            response = self._client.update_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key=self._key(execution_id),
                 UpdateExpression=(
@@ -246,14 +244,12 @@ class DynamoJournal:
                     ":owner": {"S": owner},
                     ":one": {"N": "1"},
                 },
-                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if _conditional_failure(exc):
                 lost = f"execution {execution_id!r} is no longer leased to {owner}"
                 raise LeaseLost(lost) from exc
             raise
-        return ExecutionRecord.from_item(response["Attributes"])
 
     def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
         try:

@@ -97,7 +97,7 @@ class MemoryJournal:
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
-    ) -> ExecutionRecord:
+    ) -> None:
         with self._lock:
             current = self._get(execution_id)
             if current.lease_owner != owner:
@@ -113,9 +113,8 @@ class MemoryJournal:
                 version=current.version + 1,
             )
             self._executions[execution_id] = done
-            return done
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> ExecutionRecord:
+    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
         with self._lock:
             current = self._get(execution_id)
             if current.lease_owner != owner:
@@ -127,7 +126,6 @@ class MemoryJournal:
                 version=current.version + 1,
             )
             self._executions[execution_id] = suspended
-            return suspended
 
     def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
         with self._lock:

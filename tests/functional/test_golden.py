@@ -1,7 +1,8 @@
 """Golden journals, recorded by an earlier version, replayed against today's code.
 
-``golden_order.json`` holds every step of an ``order`` execution that was cut off
-before it recorded its outcome: replaying it must finish without running a step.
+``golden_order.json`` holds every step of an ``order`` execution whose first
+invocation died before it recorded the outcome (status ``running``, its lease
+expired): the next invocation must finish it without running a step.
 ``golden_order_nondeterministic.json`` is the same journal written by code that
 called another function at ``pack``: replaying it must say so.
 """
@@ -31,6 +32,7 @@ def test_the_golden_journal_replays_to_the_same_result_without_running_steps(
 ) -> None:
     h = harness(order_workflow)
     execution_id = load_journal_fixture(h.journal, "golden_order.json")
+    h.clock.advance(minutes=2)  # the dead invocation's lease has run out
     h.invoker.invoke_async(execution_id)
     assert h.client.handle(execution_id).result(timeout=5) == Receipt(
         order_id="golden-1", total=43, charged_at=datetime(2030, 1, 2)
@@ -41,6 +43,7 @@ def test_the_golden_journal_replays_to_the_same_result_without_running_steps(
 def test_a_journal_from_different_code_is_refused_as_non_deterministic(harness: Build) -> None:
     h = harness(order_workflow)
     execution_id = load_journal_fixture(h.journal, "golden_order_nondeterministic.json")
+    h.clock.advance(minutes=2)
     h.invoker.invoke_async(execution_id)
     with pytest.raises(
         NonDeterministicError, match=r"'pack' was recorded as run\(pack_legacy\) .* run\(pack\)"

@@ -73,9 +73,10 @@ def test_a_lease_is_exclusive_until_it_expires(journal: Journal, clock: VirtualC
 def test_a_finished_execution_cannot_be_leased(journal: Journal, clock: VirtualClock) -> None:
     journal.create_execution(execution(clock))
     lease(journal, clock, "a")
-    done = journal.finish_execution(
+    journal.finish_execution(
         "e-1", owner="a", status=ExecutionStatus.COMPLETED, now=clock.now(), output="1"
     )
+    done = journal.get_execution("e-1")
     assert (done.status, done.output, done.lease_owner) == (ExecutionStatus.COMPLETED, "1", None)
     with pytest.raises(ExecutionNotRunnableError, match="already completed"):
         lease(journal, clock, "b")
@@ -88,7 +89,8 @@ def test_only_the_lease_owner_can_finish_or_suspend(journal: Journal, clock: Vir
         journal.finish_execution("e-1", owner="b", status=ExecutionStatus.FAILED, now=clock.now())
     with pytest.raises(LeaseLost):
         journal.suspend_execution("e-1", owner="b")
-    assert journal.suspend_execution("e-1", owner="a").status is ExecutionStatus.SUSPENDED
+    journal.suspend_execution("e-1", owner="a")
+    assert journal.get_execution("e-1").status is ExecutionStatus.SUSPENDED
     assert lease(journal, clock, "c").lease_owner == "c"  # a suspended execution resumes
 
 
