@@ -43,7 +43,11 @@ READ_OPS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 TABLE = "stepline-bench"
 
 
+CALLS = [0]  # how many times a step body really ran
+
+
 def trivial(i: int) -> int:
+    CALLS[0] += 1
     return i
 
 
@@ -121,22 +125,26 @@ def replay_cpu_us_per_step(client: Client, journal: Journal, n: int) -> float:
     source = journal.get_execution(handle.id)
     samples = []
     for i in range(5):
+        # A suspended execution resuming: its first invocation recorded every step.
         copy = ExecutionRecord(
             execution_id=f"replay-{handle.id}-{i}",
             workflow_id=source.workflow_id,
-            status=ExecutionStatus.PENDING,
+            status=ExecutionStatus.SUSPENDED,
             created_at=source.created_at,
             input=source.input,
+            attempt=1,
         )
         journal.create_execution(copy)
         for step in journal.load_steps(handle.id).values():
             journal.record_step(copy.execution_id, step)
         invocation = Engine(APP, journal).start(copy.execution_id)
         assert not isinstance(invocation, type(None))
+        calls = CALLS[0]
         start = time.process_time()
         outcome = asyncio.run(invocation.run())  # type: ignore[union-attr]
         samples.append(time.process_time() - start)
         assert outcome.status == "completed", outcome
+        assert CALLS[0] == calls, "a recorded step ran again instead of being replayed"
     return round(statistics.median(samples) * 1e6 / n, 2)
 
 
