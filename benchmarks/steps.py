@@ -153,13 +153,13 @@ def moto_journal() -> Iterator[tuple[Journal, DynamoCounter]]:
     import boto3
     from moto import mock_aws
 
-    from sdk.journal.dynamodb import DynamoJournal
+    from sdk.journal.dynamodb import DynamoJournal, client_config
     from sdk.journal.schema import table_definition
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "bench")
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = boto3.client("dynamodb", region_name="us-east-1", config=client_config())
         client.create_table(**table_definition(TABLE))
         yield DynamoJournal(client, TABLE), DynamoCounter(client)
 

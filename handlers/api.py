@@ -29,7 +29,7 @@ from sdk.errors import (
     SteplineError,
     WorkflowNotFoundError,
 )
-from sdk.journal.dynamodb import DynamoJournal
+from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.views import execution_view, workflow_view
 
 logger = Logger(service="stepline-api")
@@ -128,7 +128,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
 
 def build_client_from_environment() -> Client:
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb"), settings.table_name)
+    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
     invoker = LambdaInvoker(boto3.client("lambda"), os.environ["STEPLINE_RUNNER_FUNCTION"])
     return Client(App.from_modules(settings.app_modules), journal, invoker)
 

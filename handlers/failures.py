@@ -19,7 +19,7 @@ from handlers.config import HandlerSettings
 from sdk.clock import Clock, SystemClock
 from sdk.failures import ErrorInfo
 from sdk.journal.base import Journal
-from sdk.journal.dynamodb import DynamoJournal
+from sdk.journal.dynamodb import DynamoJournal, client_config
 
 logger = Logger(service="stepline-failures")
 EXHAUSTED_TYPE = "stepline:InvocationsExhausted"
@@ -91,5 +91,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     global _recorder
     if _recorder is None:
         settings = HandlerSettings.from_environ()
-        _recorder = FailureRecorder(DynamoJournal(boto3.client("dynamodb"), settings.table_name))
+        _recorder = FailureRecorder(
+            DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+        )
     return _recorder(event, context)

@@ -24,7 +24,7 @@ from handlers.config import HandlerSettings
 from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
 from sdk.engine import Engine, Outcome
-from sdk.journal.dynamodb import DynamoJournal
+from sdk.journal.dynamodb import DynamoJournal, client_config
 
 logger = Logger(service="stepline-runner")
 
@@ -90,7 +90,7 @@ class Runner:
 def build_runner_from_environment() -> Runner:
     """The runner of a deployed app: boto3 DynamoDB journal, app from ``STEPLINE_APP``."""
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb"), settings.table_name)
+    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
     reinvoker = LambdaInvoker(boto3.client("lambda"), os.environ["AWS_LAMBDA_FUNCTION_NAME"])
     return Runner(Engine(App.from_modules(settings.app_modules), journal), reinvoker)
 

@@ -110,7 +110,7 @@ def synth(app_modules: str, output: Path) -> None:
 @main.command()
 @click.option("--app", "app_modules", default=None,
               help="Modules of the app; default: template.yaml here, else 'examples'.")  # fmt: skip
-@click.option("--port", default=8765, show_default=True, help="Port of the HTTP API.")
+@click.option("--port", default=8765, show_default=True, help="Port of the HTTP API (0: any).")
 @click.option("--aws-port", default=None, type=int, help="Port of the AWS endpoint [port+1].")
 @click.option("--host", default="127.0.0.1", show_default=True)
 def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> None:
@@ -119,7 +119,9 @@ def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> 
 
     with errors_as_exits():
         template = _template_for(app_modules)
-        emulator = Emulator(template, host=host, api_port=port, aws_port=aws_port or port + 1)
+        if aws_port is None:
+            aws_port = port + 1 if port else 0  # --port 0: any free ports
+        emulator = Emulator(template, host=host, api_port=port, aws_port=aws_port)
         endpoints = emulator.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

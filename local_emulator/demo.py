@@ -17,7 +17,7 @@ import boto3
 from moto import mock_aws
 
 from sdk import App, Client, Engine, EventPayload, InlineInvoker, SchedulePayload
-from sdk.journal.dynamodb import DynamoJournal
+from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import ExecutionRecord, StepRecord
 from sdk.journal.schema import table_definition
 
@@ -43,7 +43,7 @@ def moto_client(app: App) -> Iterator[Client]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "demo")
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1", config=client_config())
         dynamodb.create_table(**table_definition(TABLE))
         journal = DynamoJournal(dynamodb, TABLE)
         yield Client(app, journal, InlineInvoker(Engine(app, journal)))

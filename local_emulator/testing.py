@@ -17,7 +17,7 @@ from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import VirtualClock
 from sdk.engine import Engine
 from sdk.errors import SteplineError
-from sdk.journal.dynamodb import DynamoJournal
+from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
 from sdk.workflow import Workflow
@@ -51,7 +51,11 @@ class InProcessStepline(_Base):
         self._mock = mock_aws()
         self._mock.start()
         dynamodb = boto3.client(
-            "dynamodb", region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+            "dynamodb",
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=client_config(),
         )
         dynamodb.create_table(**table_definition(TABLE))
         self.app = App.from_modules(modules)

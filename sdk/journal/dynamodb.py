@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sdk.errors import ExecutionNotFoundError, ExecutionNotRunnableError, LeaseLost
@@ -32,6 +33,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _NOT_EXISTS = "attribute_not_exists(pk)"
+
+
+def client_config() -> Config:
+    """The botocore settings for a journal's DynamoDB client.
+
+    The journal builds every request from typed records, so botocore's parameter
+    validation (a noticeable share of each call's CPU) can catch nothing here.
+    Retries use botocore's standard mode, which backs off on throttling.
+    """
+    return Config(parameter_validation=False, retries={"mode": "standard", "max_attempts": 5})
 
 
 def _conditional_failure(exc: ClientError) -> bool:
