@@ -62,46 +62,54 @@ def runner_for(journal: Journal, clock: VirtualClock, *workflows: Any) -> tuple[
     return Runner(Engine(app, journal, clock)), client
 
 
-def test_a_second_concurrent_invocation_exits_cleanly(
-    journal: Journal, clock: VirtualClock
-) -> None:
+def gated_invocation_in_background(
+    journal: Journal, clock: VirtualClock, context: FakeLambdaContext
+) -> tuple[Runner, Client, Gate, threading.Thread, dict[str, Any]]:
+    """Start ``gated`` and run its first invocation on a thread, held inside its first step."""
     GATES["gate"] = gate = Gate()
     runner, client = runner_for(journal, clock, gated)
     handle = client.invoke(gated)
-    event, results = {"execution_id": handle.id}, {}
-    winner = threading.Thread(target=lambda: results.update(a=runner(event, FakeLambdaContext())))
-    winner.start()
+    outcome: dict[str, Any] = {"execution_id": handle.id}
+    thread = threading.Thread(
+        target=lambda: outcome.update(first=runner({"execution_id": handle.id}, context))
+    )
+    thread.start()
     assert gate.entered.wait(timeout=10)
+    return runner, client, gate, thread, outcome
+
+
+def test_a_second_concurrent_invocation_exits_cleanly(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    runner, _, gate, winner, outcome = gated_invocation_in_background(
+        journal, clock, FakeLambdaContext()
+    )
+    event = {"execution_id": outcome["execution_id"]}
     loser = runner(event, FakeLambdaContext())  # arrives while the first one is mid-step
     gate.opened.set()
     winner.join(timeout=10)
     assert loser["status"] == "skipped" and "being run by another invocation" in loser["detail"]
-    assert results["a"]["status"] == "completed"
+    assert outcome["first"]["status"] == "completed"
     assert CALLS == {"first": 1, "second": 1}
-    assert sorted(journal.load_steps(handle.id)) == ["first", "second"]
+    assert sorted(journal.load_steps(event["execution_id"])) == ["first", "second"]
 
 
 def test_an_invocation_whose_lease_expired_cannot_record_a_second_outcome(
     journal: Journal, clock: VirtualClock
 ) -> None:
-    GATES["gate"] = gate = Gate()
-    runner, client = runner_for(journal, clock, gated)
-    handle = client.invoke(gated)
-    event, results = {"execution_id": handle.id}, {}
-    stale = threading.Thread(
-        target=lambda: results.update(stale=runner(event, FakeLambdaContext(remaining_ms=10_000)))
+    runner, client, gate, stale, outcome = gated_invocation_in_background(
+        journal, clock, FakeLambdaContext(remaining_ms=10_000)
     )
-    stale.start()
-    assert gate.entered.wait(timeout=10)
+    execution_id = outcome["execution_id"]
     clock.advance(seconds=11)  # the first invocation's deadline has passed: it is presumed dead
-    fresh = runner(event, FakeLambdaContext())
+    fresh = runner({"execution_id": execution_id}, FakeLambdaContext())
     gate.opened.set()  # ...but it was only slow, and now carries on
     stale.join(timeout=10)
     assert fresh["status"] == "completed"
-    assert results["stale"]["status"] == "lease_lost"
-    steps = journal.load_steps(handle.id)
+    assert outcome["first"]["status"] == "lease_lost"
+    steps = journal.load_steps(execution_id)
     assert steps["first"].output == '"first by call 2"'  # the fresh invocation's record stands
-    record = client.get_execution(handle.id)
+    record = client.get_execution(execution_id)
     assert record.status is ExecutionStatus.COMPLETED
     assert client.output_of(record) == ["first by call 2", "two"]
 
