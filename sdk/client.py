@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sdk import serde
@@ -58,14 +59,19 @@ class InlineInvoker:
     a helper thread, since the engine needs a loop of its own.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, time_limit: timedelta | None = None) -> None:
+        """``time_limit`` gives each invocation a deadline, like a Lambda function's timeout."""
         self._engine = engine
+        self._time_limit = time_limit
         self.invocations = 0
 
     def _run(self, execution_id: str) -> None:
         while True:
             self.invocations += 1
-            outcome = asyncio.run(self._engine.run(execution_id))
+            deadline = None
+            if self._time_limit is not None:
+                deadline = self._engine.clock.now() + self._time_limit
+            outcome = asyncio.run(self._engine.run(execution_id, deadline=deadline))
             if not outcome.reinvoke:
                 return
 

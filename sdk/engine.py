@@ -23,6 +23,7 @@ from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
 
 DEFAULT_LEASE = timedelta(minutes=15)
+DEFAULT_DEADLINE_MARGIN = timedelta(seconds=3)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,20 @@ class Engine:
         clock: Clock | None = None,
         *,
         always_replay: bool = False,
+        deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
     ) -> None:
-        """``always_replay`` (a test mode) suspends after every new step and replays."""
+        """Run executions of ``app`` on ``journal``.
+
+        Args:
+            always_replay: A test mode: suspend after every new step, then replay.
+            deadline_margin: Start no new step closer than this to an invocation's
+                deadline; suspend and re-invoke instead.
+        """
         self.app = app
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
         self.always_replay = always_replay
+        self.deadline_margin = deadline_margin
 
     def start(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
@@ -84,7 +93,13 @@ class Engine:
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
         state = ExecutionState(
-            self.journal, self.clock, execution, steps, owner, always_replay=self.always_replay
+            self.journal,
+            self.clock,
+            execution,
+            steps,
+            owner,
+            always_replay=self.always_replay,
+            deadline=None if deadline is None else deadline - self.deadline_margin,
         )
         return Invocation(self, state)
 
@@ -121,7 +136,10 @@ class Invocation:
                 ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
             )
         except Suspend as suspend:
-            state.journal.suspend_execution(state.execution_id, owner=state.owner)
+            try:
+                state.journal.suspend_execution(state.execution_id, owner=state.owner)
+            except LeaseLost as lost:  # another invocation took over meanwhile
+                return Outcome(state.execution_id, "lease_lost", str(lost))
             return Outcome(state.execution_id, "suspended", suspend.reason, suspend.reinvoke)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))

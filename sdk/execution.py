@@ -32,6 +32,7 @@ class ExecutionState:
     steps: dict[str, StepRecord]
     owner: str
     always_replay: bool = False
+    deadline: datetime | None = None  # stop starting new steps past this moment
     used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
 
     @property
@@ -61,6 +62,16 @@ class ExecutionState:
             raise JournalUnavailable(f"cannot record step {step.key!r}: {exc}") from exc
         self.steps[step.key] = stored
         return stored
+
+    def before_new_step(self) -> None:
+        """Called before a step runs for the first time: past the deadline, stop here.
+
+        The invocation then suspends at this step boundary and asks to be re-invoked at
+        once, so a long workflow continues in a fresh invocation instead of being killed
+        by the Lambda timeout mid-step.
+        """
+        if self.deadline is not None and self.clock.now() >= self.deadline:
+            raise Suspend("time limit: continuing in a new invocation", reinvoke=True)
 
     def after_new_step(self) -> None:
         """Called after a step ran for the first time: the always-replay mode stops here."""

@@ -27,6 +27,7 @@ async def perform(state: ExecutionState, call: StepCall, execute: Execute, annot
     """
     record = state.begin(call)
     if record is None:
+        state.before_new_step()
         record, original = await execute()
         stored = state.record(record)
         state.after_new_step()

@@ -61,3 +61,19 @@ def test_a_finished_execution_is_skipped() -> None:
     runner({"execution_id": handle.id}, FakeLambdaContext())
     again = runner({"execution_id": handle.id}, FakeLambdaContext())
     assert again["status"] == "skipped" and "already completed" in again["detail"]
+
+
+def test_near_its_deadline_the_runner_suspends_and_invokes_itself_again() -> None:
+    app, journal, clock = App([process_order]), MemoryJournal(), VirtualClock()
+    again = QueueInvoker()
+    runner = Runner(Engine(app, journal, clock), reinvoker=again)
+    handle = Client(app, journal, QueueInvoker(), clock=clock).invoke(
+        process_order, {"order_id": "o-1", "amount": 42}
+    )
+    # 2 s left is inside the engine's 3 s margin: no new step may start.
+    outcome = runner({"execution_id": handle.id}, FakeLambdaContext(remaining_ms=2_000))
+    assert (outcome["status"], outcome["reinvoke"]) == ("suspended", True)
+    assert again.started == [handle.id]
+    assert journal.load_steps(handle.id) == {}
+    finished = runner({"execution_id": handle.id}, FakeLambdaContext(remaining_ms=60_000))
+    assert finished["status"] == "completed"
