@@ -20,6 +20,7 @@ from sdk.errors import SteplineError
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
+from sdk.timers import ManualTimers
 from sdk.workflow import Workflow
 
 TABLE = "stepline-test"
@@ -60,14 +61,17 @@ class InProcessStepline(_Base):
         dynamodb.create_table(**table_definition(TABLE))
         self.app = App.from_modules(modules)
         self.journal = DynamoJournal(dynamodb, TABLE)
-        self.engine = Engine(self.app, self.journal, self.clock)
-        self.client = Client(self.app, self.journal, InlineInvoker(self.engine), clock=self.clock)
+        self.timers = ManualTimers()
+        self.engine = Engine(self.app, self.journal, self.clock, timers=self.timers)
+        self.invoker = InlineInvoker(self.engine)
+        self.client = Client(self.app, self.journal, self.invoker, clock=self.clock)
 
     def advance(
         self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> None:
-        """Move the virtual clock forward."""
+        """Move the virtual clock forward, resuming every execution whose wait is over."""
         self.clock.advance(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        self.timers.fire_due(self.clock.now, self.invoker.invoke_async)
 
     def close(self) -> None:
         self._mock.stop()

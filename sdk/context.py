@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, overload
 
 from sdk.execution import ExecutionState
-from sdk.operations import deterministic
+from sdk.operations import deterministic, wait
 from sdk.operations.run import run_step
 
 P = ParamSpec("P")
@@ -50,6 +50,23 @@ class StepApi:
             self._state, key, fn, args, kwargs,
             max_retries=max_retries, base_delay=base_delay, max_delay=max_delay,
         )  # fmt: skip
+
+    async def wait_for(
+        self,
+        key: str,
+        *,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        days: float = 0,
+    ) -> None:
+        """Wait this long (from the first time this step runs), holding no compute."""
+        length = wait.duration(seconds, minutes, hours, days)
+        await wait.wait(self._state, key, lambda now: now + length)
+
+    async def wait_until(self, key: str, when: datetime) -> None:
+        """Wait until ``when`` (timezone-aware), holding no compute."""
+        await wait.wait(self._state, key, wait.until(when))
 
     async def uuid(self, key: str) -> str:
         """A random UUID (as text), the same on every replay."""

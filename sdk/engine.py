@@ -15,12 +15,13 @@ from sdk import serde
 from sdk.app import App
 from sdk.clock import Clock, SystemClock
 from sdk.context import WorkflowContext
-from sdk.errors import ExecutionNotRunnableError, LeaseLost, Suspend
+from sdk.errors import ExecutionNotRunnableError, LeaseLost, SteplineError, Suspend
 from sdk.execution import ExecutionState, JournalUnavailable
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.timers import Timers
 
 DEFAULT_LEASE = timedelta(minutes=15)
 DEFAULT_DEADLINE_MARGIN = timedelta(seconds=3)
@@ -59,6 +60,7 @@ class Engine:
         *,
         always_replay: bool = False,
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
+        timers: Timers | None = None,
     ) -> None:
         """Run executions of ``app`` on ``journal``.
 
@@ -66,12 +68,14 @@ class Engine:
             always_replay: A test mode: suspend after every new step, then replay.
             deadline_margin: Start no new step closer than this to an invocation's
                 deadline; suspend and re-invoke instead.
+            timers: Where a suspended execution's wake-ups go (needed for waits).
         """
         self.app = app
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
         self.always_replay = always_replay
         self.deadline_margin = deadline_margin
+        self.timers = timers
 
     def start(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
@@ -137,6 +141,11 @@ class Invocation:
             )
         except Suspend as suspend:
             try:
+                self._schedule_wake_ups()
+            except BaseException:
+                self._release()
+                raise
+            try:
                 state.journal.suspend_execution(state.execution_id, owner=state.owner)
             except LeaseLost as lost:  # another invocation took over meanwhile
                 return Outcome(state.execution_id, "lease_lost", str(lost))
@@ -152,6 +161,20 @@ class Invocation:
         except BaseException:
             self._release()  # an escaping error: let a retry take over at once
             raise
+
+    def _schedule_wake_ups(self) -> None:
+        """Hand every blocked wait's wake-up to the timer service (before suspending)."""
+        state = self.state
+        if not state.blocked:
+            return
+        timers = self._engine.timers
+        if timers is None:
+            raise SteplineError(
+                f"execution {state.execution_id!r} waits on {', '.join(sorted(state.blocked))} "
+                "but this engine has no timer service to wake it"
+            )
+        for key, wake_at in state.blocked.items():
+            timers.schedule(state.execution_id, key, wake_at)
 
     @property
     def _workflow_id(self) -> str:

@@ -6,6 +6,7 @@ It holds the journal loaded at the start, the keys used so far, and the lease;
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +35,12 @@ class ExecutionState:
     always_replay: bool = False
     deadline: datetime | None = None  # stop starting new steps past this moment
     used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
+    # What the branches of the workflow are doing, to know when all of them are waiting.
+    in_flight: int = 0  # operations executing right now (a step body, a journal write)
+    progress: int = 0  # bumped on every change, to tell a quiet moment from a busy one
+    blocked: dict[str, datetime] = field(default_factory=dict)  # waits: key -> wake-up
+    suspending: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def execution_id(self) -> str:
@@ -46,7 +53,41 @@ class ExecutionState:
         """Claim ``call.key`` and return its record to replay, or ``None`` to run it."""
         record = decide(call, self.steps.get(call.key), self.used_keys.keys())
         self.used_keys[call.key] = len(self.used_keys)
+        self.progress += 1
         return record
+
+    def started(self) -> None:
+        """An operation began executing (not replaying)."""
+        self.in_flight += 1
+        self.progress += 1
+
+    def stopped(self) -> None:
+        """An operation finished executing, successfully or not."""
+        self.in_flight -= 1
+        self.progress += 1
+        self.changed.set()
+
+    async def block(self, key: str, wake_at: datetime) -> None:
+        """Park this branch on a wait; suspend once every branch is done or waiting.
+
+        The first branch to find the invocation quiet raises ``Suspend``; the others stay
+        parked until the invocation ends. Branches mid-step are let finish first.
+        """
+        self.blocked[key] = wake_at
+        self.progress += 1
+        while True:
+            mark = self.progress
+            for _ in range(3):  # let every branch that is ready to run take its turn
+                await asyncio.sleep(0)
+            if self.in_flight == 0 and self.progress == mark:
+                break
+            if self.in_flight > 0:
+                self.changed.clear()
+                await self.changed.wait()
+        if not self.suspending:
+            self.suspending = True
+            raise Suspend(f"waiting on {', '.join(sorted(self.blocked))}")
+        await asyncio.get_running_loop().create_future()  # parked for good
 
     def position(self, key: str) -> int:
         """Where ``key`` stands in the order the workflow called its steps."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from sdk import App, Client, Engine, InlineInvoker, VirtualClock, Workflow
 from sdk.journal import ExecutionRecord, Journal, StepRecord
+from sdk.timers import ManualTimers
 
 TABLE = "stepline-test"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,6 +36,7 @@ class Harness:
     engine: Engine
     invoker: InlineInvoker
     client: Client
+    timers: ManualTimers
 
     @classmethod
     def build(
@@ -46,9 +48,16 @@ class Harness:
         always_replay: bool = False,
     ) -> Harness:
         app = App(workflows)
-        engine = Engine(app, journal, clock, always_replay=always_replay)
+        timers = ManualTimers()
+        engine = Engine(app, journal, clock, always_replay=always_replay, timers=timers)
         invoker = InlineInvoker(engine)
-        return cls(app, journal, clock, engine, invoker, Client(app, journal, invoker, clock=clock))
+        client = Client(app, journal, invoker, clock=clock)
+        return cls(app, journal, clock, engine, invoker, client, timers)
+
+    def advance(self, **length: float) -> None:
+        """Move the clock and resume what is due, as the fixture does."""
+        self.clock.advance(**length)
+        self.timers.fire_due(self.clock.now, self.invoker.invoke_async)
 
     def steps(self, execution_id: str) -> dict[str, StepRecord]:
         return self.journal.load_steps(execution_id)

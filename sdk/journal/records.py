@@ -44,6 +44,7 @@ RUNNABLE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.SU
 class StepStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
+    WAITING = "waiting"  # a wait, until the time in its output
 
 
 def iso(moment: datetime) -> str:

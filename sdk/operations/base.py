@@ -28,8 +28,12 @@ async def perform(state: ExecutionState, call: StepCall, execute: Execute, annot
     record = state.begin(call)
     if record is None:
         state.before_new_step()
-        record, original = await execute()
-        stored = state.record(record)
+        state.started()
+        try:
+            record, original = await execute()
+            stored = state.record(record)
+        finally:
+            state.stopped()
         state.after_new_step()
         if original is not None and stored is record:
             raise original
