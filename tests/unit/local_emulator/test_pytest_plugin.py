@@ -39,3 +39,11 @@ def test_worker_mode_refuses_to_move_the_clock() -> None:
 
     with pytest.raises(SteplineError, match="advance\\(\\) needs the in-process fixture"):
         WorkerStepline.advance(object.__new__(WorkerStepline), minutes=1)
+
+
+@pytest.mark.stepline(app="tests.functional.test_waits")
+def test_advancing_the_fixture_clock_resumes_a_waiting_workflow(stepline: Any) -> None:
+    handle = stepline.invoke("cool-off", "o-1")
+    assert handle.status() is ExecutionStatus.SUSPENDED
+    stepline.advance(minutes=5)
+    assert handle.result(timeout=1) == "shipped o-1"
