@@ -25,6 +25,7 @@ from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
 from sdk.engine import Engine, Outcome
 from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.scheduler_timers import SchedulerTimers
 
 logger = Logger(service="stepline-runner")
 
@@ -92,7 +93,13 @@ def build_runner_from_environment() -> Runner:
     settings = HandlerSettings.from_environ()
     journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
     reinvoker = LambdaInvoker(boto3.client("lambda"), os.environ["AWS_LAMBDA_FUNCTION_NAME"])
-    return Runner(Engine(App.from_modules(settings.app_modules), journal), reinvoker)
+    timers = SchedulerTimers(
+        boto3.client("scheduler"),
+        runner_arn=os.environ["STEPLINE_RUNNER_ARN"],
+        role_arn=os.environ["STEPLINE_SCHEDULER_ROLE_ARN"],
+    )
+    engine = Engine(App.from_modules(settings.app_modules), journal, timers=timers)
+    return Runner(engine, reinvoker)
 
 
 _runner: Runner | None = None

@@ -46,6 +46,52 @@ def _invoke_policy(*suffixes: str) -> dict[str, Any]:
     }
 
 
+def _scheduler_role() -> dict[str, Any]:
+    """The role EventBridge Scheduler assumes to wake the runner; it may do nothing else."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "invoke-runner",
+                    "PolicyDocument": {"Version": "2012-10-17", **_invoke_policy("runner")},
+                }
+            ],
+        },
+    }
+
+
+def _schedule_policy() -> dict[str, Any]:
+    """The runner may create its own wake-up schedules and hand them the scheduler role."""
+    return {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "scheduler:CreateSchedule",
+                "Resource": _sub(
+                    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+                    "schedule/default/stepline-*"
+                ),
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+            },
+        ]
+    }
+
+
 def _table() -> dict[str, Any]:
     properties = table_definition("unused")
     del properties["TableName"]
@@ -87,6 +133,8 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                         "STEPLINE_TABLE": {"Ref": "JournalTable"},
                         "STEPLINE_BUS": {"Fn::GetAtt": ["EventBus", "Name"]},
                         "STEPLINE_RUNNER_FUNCTION": _sub("${AWS::StackName}-runner"),
+                        "STEPLINE_RUNNER_ARN": _function_arn("runner"),
+                        "STEPLINE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "POWERTOOLS_SERVICE_NAME": "stepline",
                     }
                 },
@@ -98,11 +146,12 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                 "Type": "AWS::Events::EventBus",
                 "Properties": {"Name": _sub("${AWS::StackName}-bus")},
             },
+            "SchedulerRole": _scheduler_role(),
             "RunnerFunction": _function(
                 "runner",
                 "handlers.runner.handler",
                 "Runs one invocation of one workflow execution (replays its journal).",
-                [crud, _invoke_policy("runner")],
+                [crud, _invoke_policy("runner"), _schedule_policy()],
                 Timeout=RUNNER_TIMEOUT_SECONDS,
                 EventInvokeConfig={
                     "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,

@@ -19,6 +19,7 @@ import boto3
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
 from local_emulator.lambda_service import LambdaService
+from local_emulator.scheduler import ScheduleDispatcher
 from local_emulator.stack import Stack, deploy
 from sdk.errors import SteplineError
 
@@ -58,6 +59,7 @@ class Emulator:
         self._workdir = workdir or os.getcwd()
         self._gateway: GatewayServer | None = None
         self._api: HttpApiServer | None = None
+        self._scheduler: ScheduleDispatcher | None = None
         self.lambdas: LambdaService | None = None
         self.stack: Stack | None = None
         self.endpoints: Endpoints | None = None
@@ -95,6 +97,8 @@ class Emulator:
                 raise SteplineError(f"expected one function with a URL, found {url_functions}")
             self._api = HttpApiServer(self._host, self._api_port, self.lambdas, url_functions[0])
             self._api.start()
+            self._scheduler = ScheduleDispatcher(self.client("scheduler"), self.lambdas)
+            self._scheduler.start()
         except BaseException:
             self.stop()
             raise
@@ -104,6 +108,9 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving and end every execution environment. Safe to call twice."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         if self._api is not None:
             self._api.stop()
             self._api = None

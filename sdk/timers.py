@@ -1,9 +1,9 @@
 """Wake-ups for suspended executions.
 
 When an invocation suspends on a wait, the engine hands each pending wake-up to a
-``Timers`` service. On AWS that is an EventBridge Scheduler one-time schedule; in
-tests and in the in-process fixture it is ``ManualTimers``, fired by moving a
-virtual clock. Scheduling the same (execution, key) twice is harmless.
+``Timers`` service: on AWS an EventBridge Scheduler one-time schedule
+(``sdk.scheduler_timers``); in tests and the in-process fixture ``ManualTimers``,
+fired by moving a virtual clock. Scheduling the same (execution, key) twice is harmless.
 """
 
 from __future__ import annotations

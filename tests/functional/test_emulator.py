@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with Emulator(synth(["examples", "tests.apps.crashy"]), workdir=str(ROOT)) as running:
+    app = ["examples", "tests.apps.crashy", "tests.apps.waiting"]
+    with Emulator(synth(app), workdir=str(ROOT)) as running:
         yield running
 
 
@@ -108,3 +110,14 @@ def test_the_cli_invokes_and_shows_through_the_emulator(emulator: Emulator) -> N
     assert [s["status"] for s in json.loads(shown.output)["steps"]] == ["completed"] * 5
     missing = cli.invoke(main, ["show", "nope", *endpoint])
     assert missing.exit_code == 1 and "no execution 'nope'" in missing.output
+
+
+def test_a_two_second_wait_resumes_between_two_and_three_seconds_later(api: ApiClient) -> None:
+    started = api.invoke("two-second-wait", None)
+    execution = api.wait(started["execution_id"], timeout=30)
+    assert execution["status"] == "completed" and execution["output"] == "after"
+    steps = {step["key"]: step for step in execution["steps"]}
+    assert steps["pause"]["status"] == "waiting"
+    paused = datetime.fromisoformat(steps["pause"]["started_at"])
+    resumed = datetime.fromisoformat(steps["after"]["started_at"])
+    assert timedelta(seconds=2) <= resumed - paused < timedelta(seconds=3)
