@@ -60,8 +60,14 @@ class InlineInvoker:
     """
 
     def __init__(self, engine: Engine, *, time_limit: timedelta | None = None) -> None:
-        """``time_limit`` gives each invocation a deadline, like a Lambda function's timeout."""
+        """``time_limit`` gives each invocation a deadline, like a Lambda function's timeout.
+
+        The engine starts children and resumes parents through this invoker too, unless
+        it already has one.
+        """
         self._engine = engine
+        if engine.invoker is None:
+            engine.invoker = self
         self._time_limit = time_limit
         self.invocations = 0
 

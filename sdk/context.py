@@ -6,14 +6,15 @@ Each ``ctx.step`` method names an operation and hands off to its module in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, overload
 
 from sdk.execution import ExecutionState
-from sdk.operations import deterministic, wait
+from sdk.operations import children, deterministic, wait
 from sdk.operations.run import run_step
+from sdk.workflow import Workflow
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,6 +68,38 @@ class StepApi:
     async def wait_until(self, key: str, when: datetime) -> None:
         """Wait until ``when`` (timezone-aware), holding no compute."""
         await wait.wait(self._state, key, wait.until(when))
+
+    async def invoke(
+        self, key: str, workflow: Workflow[Any] | str, payload: Any = None
+    ) -> children.ChildHandle:
+        """Start a child workflow and go on (fire and forget); returns its handle."""
+        return await children.invoke(self._state, key, workflow, payload)
+
+    async def invoke_and_wait(
+        self, key: str, workflow: Workflow[R] | str, payload: Any = None
+    ) -> R:
+        """Start a child workflow and wait for its result, holding no compute.
+
+        Raises:
+            ChildWorkflowFailedError: the child failed (its error is the ``__cause__``).
+        """
+        result: R = await children.invoke_and_wait(self._state, key, workflow, payload)
+        return result
+
+    async def batch_invoke(
+        self, key: str, items: Sequence[tuple[Workflow[Any] | str, Any]]
+    ) -> list[children.ChildHandle]:
+        """Start several children, ``(workflow, payload)`` each, and go on."""
+        return await children.batch_invoke(self._state, key, items)
+
+    async def batch_invoke_and_wait(
+        self, key: str, items: Sequence[tuple[Workflow[Any] | str, Any]]
+    ) -> list[Any]:
+        """Start several children and wait for all; results in input order.
+
+        A failed child is a ``ChildWorkflowFailedError`` in its slot, not an exception.
+        """
+        return await children.batch_invoke_and_wait(self._state, key, items)
 
     async def uuid(self, key: str) -> str:
         """A random UUID (as text), the same on every replay."""

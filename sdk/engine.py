@@ -7,9 +7,10 @@ outcome. Every finish is conditional on still holding the lease.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdk import serde
 from sdk.app import App
@@ -20,8 +21,11 @@ from sdk.execution import ExecutionState, JournalUnavailable
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from sdk.timers import Timers
+
+if TYPE_CHECKING:
+    from sdk.client import Invoker
 
 DEFAULT_LEASE = timedelta(minutes=15)
 DEFAULT_DEADLINE_MARGIN = timedelta(seconds=3)
@@ -61,6 +65,7 @@ class Engine:
         always_replay: bool = False,
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
         timers: Timers | None = None,
+        invoker: Invoker | None = None,
     ) -> None:
         """Run executions of ``app`` on ``journal``.
 
@@ -69,6 +74,7 @@ class Engine:
             deadline_margin: Start no new step closer than this to an invocation's
                 deadline; suspend and re-invoke instead.
             timers: Where a suspended execution's wake-ups go (needed for waits).
+            invoker: Starts children and resumes parents (needed for child workflows).
         """
         self.app = app
         self.journal = journal
@@ -76,6 +82,7 @@ class Engine:
         self.always_replay = always_replay
         self.deadline_margin = deadline_margin
         self.timers = timers
+        self.invoker = invoker
 
     def start(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
@@ -104,6 +111,8 @@ class Engine:
             owner,
             always_replay=self.always_replay,
             deadline=None if deadline is None else deadline - self.deadline_margin,
+            app=self.app,
+            invoker=self.invoker,
         )
         return Invocation(self, state)
 
@@ -149,7 +158,8 @@ class Invocation:
                 state.journal.suspend_execution(state.execution_id, owner=state.owner)
             except LeaseLost as lost:  # another invocation took over meanwhile
                 return Outcome(state.execution_id, "lease_lost", str(lost))
-            return Outcome(state.execution_id, "suspended", suspend.reason, suspend.reinvoke)
+            reinvoke = suspend.reinvoke or self._child_reported_meanwhile()
+            return Outcome(state.execution_id, "suspended", suspend.reason, reinvoke)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
         except JournalUnavailable as unavailable:
@@ -162,18 +172,31 @@ class Invocation:
             self._release()  # an escaping error: let a retry take over at once
             raise
 
+    def _child_reported_meanwhile(self) -> bool:
+        """Did a child we wait on report while we still held the lease?
+
+        Its invocation of this execution then found the lease taken and did nothing, so
+        read the journal once more, after suspending, and resume at once if so.
+        """
+        waiting = [key for key, wake_at in self.state.blocked.items() if wake_at is None]
+        if not waiting:
+            return False
+        arrived = self.state.journal.load_steps(self.state.execution_id)
+        return any(key in arrived for key in waiting)
+
     def _schedule_wake_ups(self) -> None:
-        """Hand every blocked wait's wake-up to the timer service (before suspending)."""
+        """Hand every timed wait's wake-up to the timer service (before suspending)."""
         state = self.state
-        if not state.blocked:
+        timed = {key: at for key, at in state.blocked.items() if at is not None}
+        if not timed:
             return
         timers = self._engine.timers
         if timers is None:
             raise SteplineError(
-                f"execution {state.execution_id!r} waits on {', '.join(sorted(state.blocked))} "
+                f"execution {state.execution_id!r} waits on {', '.join(sorted(timed))} "
                 "but this engine has no timer service to wake it"
             )
-        for key, wake_at in state.blocked.items():
+        for key, wake_at in timed.items():
             timers.schedule(state.execution_id, key, wake_at)
 
     @property
@@ -187,12 +210,34 @@ class Invocation:
 
     def _finish(self, status: ExecutionStatus, **outcome: Any) -> Outcome:
         state = self.state
+        self._report_to_parent(status, outcome)
         state.journal.finish_execution(
             state.execution_id, owner=state.owner, status=status, now=state.now(), **outcome
         )
         error = outcome.get("error")
         detail = "" if error is None else f"{error.type_name}: {error.message}"
         return Outcome(state.execution_id, status.value, detail)
+
+    def _report_to_parent(self, status: ExecutionStatus, outcome: dict[str, Any]) -> None:
+        """A child started by ``..._and_wait``: write the outcome into the parent's journal,
+        then resume the parent. Both are safe to repeat, and both happen before this
+        execution is marked finished, so a crash in between is repaired by a retry."""
+        execution = self.state.execution
+        parent, key = execution.parent_execution_id, execution.parent_step_key
+        if parent is None or key is None:
+            return
+        failed = status is ExecutionStatus.FAILED
+        now = self.state.now()
+        report = StepRecord(
+            key, "invoke_and_wait", execution.workflow_id,
+            StepStatus.FAILED if failed else StepStatus.COMPLETED,
+            output=json.dumps(execution.execution_id) if failed else outcome.get("output"),
+            output_tag=None if failed else outcome.get("output_tag"),
+            error=outcome.get("error"), started_at=execution.created_at, finished_at=now,
+        )  # fmt: skip
+        self.state.journal.record_step(parent, report)
+        if self._engine.invoker is not None:
+            self._engine.invoker.invoke_async(parent)
 
     def _release(self) -> None:
         try:

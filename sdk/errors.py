@@ -72,6 +72,17 @@ class WorkflowFailedError(SteplineError):
         self.message = message
 
 
+class ChildWorkflowFailedError(SteplineError):
+    """A child workflow failed; its own error is the ``__cause__``."""
+
+    def __init__(self, execution_id: str, workflow_id: str, error_type: str, message: str) -> None:
+        super().__init__(f"child {workflow_id} {execution_id} failed: {error_type}: {message}")
+        self.execution_id = execution_id
+        self.workflow_id = workflow_id
+        self.error_type = error_type
+        self.message = message
+
+
 class ResultTimeoutError(SteplineError, TimeoutError):
     """An execution did not finish within the time a caller was willing to wait."""
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, NoReturn
 
 from sdk.clock import Clock
 from sdk.errors import SteplineError, Suspend
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, StepRecord
 from sdk.replay import StepCall, decide
+
+if TYPE_CHECKING:
+    from sdk.app import App
+    from sdk.client import Invoker
 
 
 class JournalUnavailable(BaseException):  # noqa: N818 - a control-flow signal
@@ -34,11 +39,14 @@ class ExecutionState:
     owner: str
     always_replay: bool = False
     deadline: datetime | None = None  # stop starting new steps past this moment
+    app: App | None = None  # the workflows children may be started from
+    invoker: Invoker | None = None  # starts children and resumes parents
     used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
     # What the branches of the workflow are doing, to know when all of them are waiting.
     in_flight: int = 0  # operations executing right now (a step body, a journal write)
     progress: int = 0  # bumped on every change, to tell a quiet moment from a busy one
-    blocked: dict[str, datetime] = field(default_factory=dict)  # waits: key -> wake-up
+    # waits: key -> wake-up time, or None for a wait on a child's outcome
+    blocked: dict[str, datetime | None] = field(default_factory=dict)
     suspending: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -67,7 +75,7 @@ class ExecutionState:
         self.progress += 1
         self.changed.set()
 
-    async def block(self, key: str, wake_at: datetime) -> None:
+    async def block(self, key: str, wake_at: datetime | None) -> NoReturn:
         """Park this branch on a wait; suspend once every branch is done or waiting.
 
         The first branch to find the invocation quiet raises ``Suspend``; the others stay
@@ -88,6 +96,7 @@ class ExecutionState:
             self.suspending = True
             raise Suspend(f"waiting on {', '.join(sorted(self.blocked))}")
         await asyncio.get_running_loop().create_future()  # parked for good
+        raise AssertionError("a parked branch never resumes")
 
     def position(self, key: str) -> int:
         """Where ``key`` stands in the order the workflow called its steps."""

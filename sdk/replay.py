@@ -23,9 +23,15 @@ class StepCall:
 
 
 def check_key(key: object) -> str:
-    """A step key is a non-empty string of at most 900 bytes."""
+    """A step key is a non-empty string of at most 900 bytes, with no control characters.
+
+    Control characters are kept for Stepline's own keys (``key\x1fi`` for the slots of a
+    batch), so no user key can collide with them.
+    """
     if not isinstance(key, str) or not key:
         raise ValueError(f"a step key must be a non-empty string, got {key!r}")
+    if any(ord(char) < 32 for char in key):
+        raise ValueError(f"step key {key!r} contains a control character")
     if len(key.encode()) > MAX_KEY_BYTES:
         raise ValueError(f"step key {key[:40]!r}... is longer than {MAX_KEY_BYTES} bytes")
     return key

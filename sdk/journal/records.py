@@ -151,6 +151,7 @@ class ExecutionRecord:
     root_execution_id: str | None = None
     user_id: str | None = None
     session_id: str | None = None
+    parent_step_key: str | None = None  # where to report the outcome in the parent's journal
     started_at: datetime | None = None
     finished_at: datetime | None = None
     attempt: int = 0
@@ -179,6 +180,7 @@ class ExecutionRecord:
                 "error": None if self.error is None else {"M": error_to_item(self.error)},
                 "parent_id": _s(self.parent_execution_id),
                 "root_id": _s(self.root_execution_id),
+                "parent_key": _s(self.parent_step_key),
                 "user_id": _s(self.user_id),
                 "session_id": _s(self.session_id),
                 "started_at": _s(None if self.started_at is None else iso(self.started_at)),
@@ -208,6 +210,7 @@ class ExecutionRecord:
             error=None if err is None else _error_from_item(err["M"]),
             parent_execution_id=_get_s(item, "parent_id"),
             root_execution_id=_get_s(item, "root_id"),
+            parent_step_key=_get_s(item, "parent_key"),
             user_id=_get_s(item, "user_id"),
             session_id=_get_s(item, "session_id"),
             started_at=None if started is None else parse_iso(started),

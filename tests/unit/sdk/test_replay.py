@@ -41,3 +41,8 @@ def test_another_step_type_at_a_recorded_key_is_non_deterministic() -> None:
 def test_bad_keys_are_refused(key: object) -> None:
     with pytest.raises(ValueError, match="step key"):
         check_key(key)
+
+
+def test_control_characters_are_kept_for_stepline_s_own_keys() -> None:
+    with pytest.raises(ValueError, match="contains a control character"):
+        check_key("batch\x1f0")
