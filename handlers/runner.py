@@ -98,7 +98,9 @@ def build_runner_from_environment() -> Runner:
         runner_arn=os.environ["STEPLINE_RUNNER_ARN"],
         role_arn=os.environ["STEPLINE_SCHEDULER_ROLE_ARN"],
     )
-    engine = Engine(App.from_modules(settings.app_modules), journal, timers=timers)
+    engine = Engine(
+        App.from_modules(settings.app_modules), journal, timers=timers, invoker=reinvoker
+    )
     return Runner(engine, reinvoker)
 
 

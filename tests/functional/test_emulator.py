@@ -121,3 +121,10 @@ def test_a_two_second_wait_resumes_between_two_and_three_seconds_later(api: ApiC
     paused = datetime.fromisoformat(steps["pause"]["started_at"])
     resumed = datetime.fromisoformat(steps["after"]["started_at"])
     assert timedelta(seconds=2) <= resumed - paused < timedelta(seconds=3)
+
+
+def test_children_in_worker_processes_report_to_their_parent(api: ApiClient) -> None:
+    started = api.invoke("family", 10)
+    execution = api.wait(started["execution_id"], timeout=60)
+    assert execution["status"] == "completed", execution["error"]
+    assert execution["output"] == [20, 22, 24]
