@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from sdk import serde
 from sdk.app import App
+from sdk.cancellation import cancel_tree
 from sdk.clock import Clock, SystemClock
 from sdk.context import WorkflowContext
-from sdk.errors import ExecutionNotRunnableError, LeaseLost, SteplineError, Suspend
+from sdk.errors import Cancelled, ExecutionNotRunnableError, LeaseLost, SteplineError, Suspend
 from sdk.execution import ExecutionState, JournalUnavailable
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
@@ -141,25 +142,17 @@ class Invocation:
             try:
                 result = await self._call_workflow()
                 output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
-            except (LeaseLost, JournalUnavailable, Suspend):
+            except (LeaseLost, JournalUnavailable, Suspend, Cancelled):
                 raise
             except Exception as exc:
                 return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
             return self._finish(
                 ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
             )
+        except Cancelled as cancelled:
+            return self._cancel(str(cancelled))
         except Suspend as suspend:
-            try:
-                self._schedule_wake_ups()
-            except BaseException:
-                self._release()
-                raise
-            try:
-                state.journal.suspend_execution(state.execution_id, owner=state.owner)
-            except LeaseLost as lost:  # another invocation took over meanwhile
-                return Outcome(state.execution_id, "lease_lost", str(lost))
-            reinvoke = suspend.reinvoke or self._child_reported_meanwhile()
-            return Outcome(state.execution_id, "suspended", suspend.reason, reinvoke)
+            return self._suspend(suspend)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
         except JournalUnavailable as unavailable:
@@ -171,6 +164,23 @@ class Invocation:
         except BaseException:
             self._release()  # an escaping error: let a retry take over at once
             raise
+
+    def _suspend(self, suspend: Suspend) -> Outcome:
+        """Schedule the wake-ups and mark the execution suspended (or cancelled, if asked)."""
+        state = self.state
+        try:
+            self._schedule_wake_ups()
+        except BaseException:
+            self._release()
+            raise
+        try:
+            state.journal.suspend_execution(state.execution_id, owner=state.owner)
+        except LeaseLost as lost:  # another invocation took over meanwhile
+            return Outcome(state.execution_id, "lease_lost", str(lost))
+        except Cancelled as cancelled:  # requested while we ran: its timers find it cancelled
+            return self._cancel(str(cancelled))
+        reinvoke = suspend.reinvoke or self._child_reported_meanwhile()
+        return Outcome(state.execution_id, "suspended", suspend.reason, reinvoke)
 
     def _child_reported_meanwhile(self) -> bool:
         """Did a child we wait on report while we still held the lease?
@@ -204,6 +214,8 @@ class Invocation:
         return self.state.execution.workflow_id
 
     async def _call_workflow(self) -> Any:
+        if self.state.execution.cancel_requested:
+            raise Cancelled(f"execution {self.state.execution_id!r} was cancelled")
         workflow = self._engine.app.get(self._workflow_id)
         payload = workflow.decode_input(self.state.execution.input)
         return await workflow(WorkflowContext.for_state(self.state), payload)
@@ -217,6 +229,21 @@ class Invocation:
         error = outcome.get("error")
         detail = "" if error is None else f"{error.type_name}: {error.message}"
         return Outcome(state.execution_id, status.value, detail)
+
+    def _cancel(self, reason: str) -> Outcome:
+        """Record the execution as cancelled and cancel what it started."""
+        state = self.state
+        try:
+            state.journal.finish_execution(
+                state.execution_id, owner=state.owner, status=ExecutionStatus.CANCELLED,
+                now=state.now(),
+            )  # fmt: skip
+        except LeaseLost as lost:
+            return Outcome(state.execution_id, "lease_lost", str(lost))
+        for child in state.journal.list_children(state.execution_id):
+            if not child.status.finished:
+                cancel_tree(state.journal, child.execution_id, state.now())
+        return Outcome(state.execution_id, "cancelled", reason)
 
     def _report_to_parent(self, status: ExecutionStatus, outcome: dict[str, Any]) -> None:
         """A child started by ``..._and_wait``: write the outcome into the parent's journal,

@@ -107,5 +107,9 @@ class Suspend(BaseException):  # noqa: N818 - a control-flow signal, not an erro
         self.reinvoke = reinvoke
 
 
+class Cancelled(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Signal: the execution was cancelled; stop at this step boundary."""
+
+
 class LeaseLost(BaseException):  # noqa: N818 - a control-flow signal, not an error
     """Signal: another invocation owns this execution now; stop without writing."""

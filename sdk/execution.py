@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from sdk.clock import Clock
-from sdk.errors import SteplineError, Suspend
+from sdk.errors import Cancelled, SteplineError, Suspend
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, StepRecord
 from sdk.replay import StepCall, decide
@@ -20,6 +20,9 @@ from sdk.replay import StepCall, decide
 if TYPE_CHECKING:
     from sdk.app import App
     from sdk.client import Invoker
+
+
+CANCEL_CHECK_INTERVAL = timedelta(seconds=1)
 
 
 class JournalUnavailable(BaseException):  # noqa: N818 - a control-flow signal
@@ -48,6 +51,7 @@ class ExecutionState:
     # waits: key -> wake-up time, or None for a wait on a child's outcome
     blocked: dict[str, datetime | None] = field(default_factory=dict)
     suspending: bool = False
+    cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -120,8 +124,23 @@ class ExecutionState:
         once, so a long workflow continues in a fresh invocation instead of being killed
         by the Lambda timeout mid-step.
         """
-        if self.deadline is not None and self.clock.now() >= self.deadline:
+        now = self.clock.now()
+        if self.deadline is not None and now >= self.deadline:
             raise Suspend("time limit: continuing in a new invocation", reinvoke=True)
+        if self.cancel_checked_at is None:
+            self.cancel_checked_at = now
+        elif now - self.cancel_checked_at >= CANCEL_CHECK_INTERVAL:
+            self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        """Read the execution item; raise ``Cancelled`` if cancellation was requested.
+
+        Called at step boundaries at most once per ``CANCEL_CHECK_INTERVAL``, so a fast
+        workflow pays no read per step.
+        """
+        self.cancel_checked_at = self.clock.now()
+        if self.journal.get_execution(self.execution_id).cancel_requested:
+            raise Cancelled(f"execution {self.execution_id!r} was cancelled")
 
     def after_new_step(self) -> None:
         """Called after a step ran for the first time: the always-replay mode stops here."""

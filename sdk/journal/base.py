@@ -74,7 +74,11 @@ class Journal(Protocol):
         ...
 
     def suspend_execution(self, execution_id: str, *, owner: str) -> None:
-        """Mark the execution suspended and drop the lease; raises ``LeaseLost``."""
+        """Mark the execution suspended and drop the lease.
+
+        Raises ``LeaseLost`` if ``owner`` lost the lease, and ``Cancelled`` (changing
+        nothing) if cancellation was requested meanwhile.
+        """
         ...
 
     def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
@@ -82,6 +86,16 @@ class Journal(Protocol):
 
         For when its invocations are exhausted: no invocation will finish it any more.
         """
+        ...
+
+    def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        """Cancel: a pending or suspended execution at once, a running one at its next step
+        boundary (it is flagged); a finished one is left as it is. Returns the record after.
+        Raises ``ExecutionNotFoundError``."""
+        ...
+
+    def list_children(self, execution_id: str) -> list[ExecutionRecord]:
+        """The executions started by ``execution_id`` as children."""
         ...
 
     def release_lease(self, execution_id: str, *, owner: str) -> None:

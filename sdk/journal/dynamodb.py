@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sdk.errors import ExecutionNotFoundError, ExecutionNotRunnableError, LeaseLost
+from sdk.errors import Cancelled, ExecutionNotFoundError, ExecutionNotRunnableError, LeaseLost
 from sdk.failures import ErrorInfo
 from sdk.journal.leases import check_creatable, check_runnable
 from sdk.journal.records import (
@@ -27,7 +27,7 @@ from sdk.journal.records import (
     error_to_item,
     iso,
 )
-from sdk.journal.schema import BY_STATUS_INDEX, BY_WORKFLOW_INDEX
+from sdk.journal.schema import BY_PARENT_INDEX, BY_STATUS_INDEX, BY_WORKFLOW_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -229,16 +229,30 @@ class DynamoJournal:
 
     def suspend_execution(self, execution_id: str, *, owner: str) -> None:
         values = {"status": {"S": ExecutionStatus.SUSPENDED.value}}
-        self._update_leased(execution_id, owner, values)
+        self._update_leased(execution_id, owner, values, unless_cancelled=True)
 
-    def _update_leased(self, execution_id: str, owner: str, values: dict[str, Any]) -> None:
+    def _update_leased(
+        self,
+        execution_id: str,
+        owner: str,
+        values: dict[str, Any],
+        *,
+        unless_cancelled: bool = False,
+    ) -> None:
         """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
 
-        Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. Every name
-        goes through a placeholder, since several (``status``, ``output``) are reserved.
+        Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. With
+        ``unless_cancelled``, a requested cancellation refuses it with ``Cancelled``.
+        Every name goes through a placeholder, since several (``status``, ``output``)
+        are reserved.
         """
         present = [name for name, value in values.items() if value is not None]
         sets = [f"#{name} = :{name}" for name in present]
+        condition = "lease_owner = :owner"
+        names = {f"#{name}": name for name in present}
+        if unless_cancelled:
+            condition += " AND attribute_not_exists(#cancel)"
+            names["#cancel"] = "cancel"
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -248,8 +262,8 @@ class DynamoJournal:
                     + ", ".join([*sets, "version = version + :one"])
                     + " REMOVE lease_owner, lease_expires"
                 ),
-                ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeNames={f"#{name}": name for name in present},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     **{f":{name}": values[name] for name in present},
                     ":owner": {"S": owner},
@@ -257,10 +271,13 @@ class DynamoJournal:
                 },
             )
         except ClientError as exc:
-            if _conditional_failure(exc):
-                lost = f"execution {execution_id!r} is no longer leased to {owner}"
-                raise LeaseLost(lost) from exc
-            raise
+            if not _conditional_failure(exc):
+                raise
+            current = self.get_execution(execution_id) if unless_cancelled else None
+            if current is not None and current.lease_owner == owner:
+                raise Cancelled(f"execution {execution_id!r} was cancelled") from exc
+            lost = f"execution {execution_id!r} is no longer leased to {owner}"
+            raise LeaseLost(lost) from exc
 
     def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
         try:
@@ -288,6 +305,61 @@ class DynamoJournal:
                 return False
             raise
         return True
+
+    def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        attempts = (
+            # pending or suspended: cancelled at once
+            ("SET #st = :cancelled, finished_at = :now, #cancel = :true, version = version + :one",
+             "#st IN (:pending, :suspended)"),
+            # running: flagged; the invocation stops at its next step boundary
+            ("SET #cancel = :true, version = version + :one", "#st = :running"),
+        )  # fmt: skip
+        values: dict[str, Any] = {
+            ":cancelled": {"S": ExecutionStatus.CANCELLED.value},
+            ":pending": {"S": ExecutionStatus.PENDING.value},
+            ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
+            ":running": {"S": ExecutionStatus.RUNNING.value},
+            ":now": {"S": iso(now)},
+            ":true": {"BOOL": True},
+            ":one": {"N": "1"},
+        }
+        for _ in range(3):  # the status may change between our two conditions
+            for update, condition in attempts:
+                used = {k: v for k, v in values.items() if k in update or k in condition}
+                try:
+                    response = self._client.update_item(
+                        TableName=self._table,
+                        Key=self._key(execution_id),
+                        UpdateExpression=update,
+                        ConditionExpression=f"attribute_exists(pk) AND {condition}",
+                        ExpressionAttributeNames={"#st": "status", "#cancel": "cancel"},
+                        ExpressionAttributeValues=used,
+                        ReturnValues="ALL_NEW",
+                    )
+                except ClientError as exc:
+                    if not _conditional_failure(exc):
+                        raise
+                    continue
+                return ExecutionRecord.from_item(response["Attributes"])
+            current = self.get_execution(execution_id)  # raises ExecutionNotFoundError
+            if current.status.finished:
+                return current
+        return self.get_execution(execution_id)
+
+    def list_children(self, execution_id: str) -> list[ExecutionRecord]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_PARENT_INDEX,
+            "KeyConditionExpression": "parent_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": execution_id}},
+        }
+        found: list[ExecutionRecord] = []
+        while True:
+            response = self._client.query(**request)
+            found += [ExecutionRecord.from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from sdk.errors import ExecutionNotFoundError, LeaseLost
+from sdk.errors import Cancelled, ExecutionNotFoundError, LeaseLost
 from sdk.failures import ErrorInfo
 from sdk.journal.leases import check_creatable, check_runnable
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, epoch_ms
@@ -119,6 +119,8 @@ class MemoryJournal:
             current = self._get(execution_id)
             if current.lease_owner != owner:
                 raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+            if current.cancel_requested:
+                raise Cancelled(f"execution {execution_id!r} was cancelled")
             suspended = current.evolve(
                 status=ExecutionStatus.SUSPENDED,
                 lease_owner=None,
@@ -141,6 +143,28 @@ class MemoryJournal:
                 version=current.version + 1,
             )
             return True
+
+    def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.status.finished:
+                return current
+            if current.status is ExecutionStatus.RUNNING:
+                after = current.evolve(cancel_requested=True, version=current.version + 1)
+            else:
+                after = current.evolve(
+                    status=ExecutionStatus.CANCELLED,
+                    finished_at=now,
+                    cancel_requested=True,
+                    version=current.version + 1,
+                )
+            self._executions[execution_id] = after
+            return after
+
+    def list_children(self, execution_id: str) -> list[ExecutionRecord]:
+        with self._lock:
+            found = [r for r in self._executions.values() if r.parent_execution_id == execution_id]
+        return sorted(found, key=lambda r: (r.created_at, r.execution_id))
 
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         with self._lock:

@@ -158,6 +158,7 @@ class ExecutionRecord:
     lease_owner: str | None = None
     lease_expires_ms: int | None = None
     version: int = 0
+    cancel_requested: bool = False
 
     @property
     def root_id(self) -> str:
@@ -191,6 +192,7 @@ class ExecutionRecord:
                     None if self.lease_expires_ms is None else {"N": str(self.lease_expires_ms)}
                 ),
                 "version": {"N": str(self.version)},
+                "cancel": {"BOOL": True} if self.cancel_requested else None,
             }
         )
 
@@ -219,4 +221,5 @@ class ExecutionRecord:
             lease_owner=_get_s(item, "lease_owner"),
             lease_expires_ms=None if lease is None else int(lease["N"]),
             version=int(item["version"]["N"]),
+            cancel_requested=bool(item.get("cancel", {}).get("BOOL", False)),
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 BY_WORKFLOW_INDEX = "by-workflow"
 BY_STATUS_INDEX = "by-status"
+BY_PARENT_INDEX = "by-parent"  # sparse: only child executions carry ``parent_id``
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -36,10 +37,11 @@ def table_definition(table_name: str) -> dict[str, Any]:
         ],
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "workflow_id", "status", "created_at")
+            for name in ("pk", "sk", "workflow_id", "status", "created_at", "parent_id")
         ],
         "GlobalSecondaryIndexes": [
             index(BY_WORKFLOW_INDEX, "workflow_id"),
             index(BY_STATUS_INDEX, "status"),
+            index(BY_PARENT_INDEX, "parent_id"),
         ],
     }
