@@ -4,6 +4,7 @@
     POST /workflows/{id}/invoke             start one: {"payload": ..., "execution_id": ...}
     GET  /executions?workflow_id=&status=   executions, newest first
     GET  /executions/{id}[?steps=false]     one execution with its steps (or without)
+    POST /executions/{id}/cancel            cancel it and its children
 
 Bad input is a 400 with a message, unknown ids a 404; never a 500 for bad input.
 """
@@ -109,6 +110,10 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
             limit=parse_limit(params),
         )
         return {"executions": [execution_view(record) for record in records]}
+
+    @api.post("/executions/<execution_id>/cancel")
+    def cancel(execution_id: str) -> dict[str, Any]:
+        return execution_view(client.cancel(execution_id))
 
     @api.get("/executions/<execution_id>")
     def get_execution(execution_id: str) -> dict[str, Any]:

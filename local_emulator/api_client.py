@@ -73,6 +73,11 @@ class ApiClient:
         result: dict[str, Any] = self._call("GET", path if steps else path + "?steps=false")
         return result
 
+    def cancel(self, execution_id: str) -> dict[str, Any]:
+        path = f"/executions/{urllib.parse.quote(execution_id, safe='')}/cancel"
+        result: dict[str, Any] = self._call("POST", path, {})
+        return result
+
     def executions(
         self, workflow_id: str | None, status: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -217,6 +217,19 @@ def runs(
 @click.argument("execution_id")
 @endpoint_option
 @json_option
+def cancel(execution_id: str, endpoint: str, as_json: bool) -> None:
+    """Cancel EXECUTION_ID and its children."""
+    with errors_as_exits():
+        execution = _api(endpoint).cancel(execution_id)
+    if as_json:
+        return _print_json(execution)
+    click.echo(f"{execution['execution_id']} {execution['status']}")
+
+
+@main.command()
+@click.argument("execution_id")
+@endpoint_option
+@json_option
 def show(execution_id: str, endpoint: str, as_json: bool) -> None:
     """Show an execution: status, steps with timings, output or error."""
     with errors_as_exits():

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sdk import serde
 from sdk.app import App
+from sdk.cancellation import cancel_tree
 from sdk.clock import Clock, SystemClock
-from sdk.errors import ResultTimeoutError, SteplineError
+from sdk.errors import ExecutionCancelledError, ResultTimeoutError, SteplineError
 from sdk.ids import new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
@@ -116,6 +117,10 @@ class ExecutionHandle(Generic[R]):
     def status(self) -> ExecutionStatus:
         return self.client.get_execution(self.id).status
 
+    def cancel(self) -> ExecutionRecord:
+        """Cancel this execution and its children (see ``Client.cancel``)."""
+        return self.client.cancel(self.id)
+
     def result(self, timeout: float | None = None) -> R:
         """Wait for the execution to finish and return its output.
 
@@ -185,6 +190,15 @@ class Client:
         records = [self._prepare(workflow, payload, {}) for workflow, payload in items]
         return [self._start(record) for record in records]
 
+    def cancel(self, execution_id: str) -> ExecutionRecord:
+        """Cancel an execution and every unfinished execution it started.
+
+        A pending or suspended execution is ``cancelled`` at once and its timers never
+        resume it; a running one stops at its next step boundary. Returns the record as
+        the request left it. Raises ``ExecutionNotFoundError``.
+        """
+        return cancel_tree(self.journal, execution_id, self.clock.now())
+
     def handle(self, execution_id: str) -> ExecutionHandle[Any]:
         """A handle on an existing execution."""
         return ExecutionHandle(self, execution_id, self.get_execution(execution_id).workflow_id)
@@ -230,6 +244,8 @@ class Client:
         """The output of a finished execution, or its error raised."""
         if record.status is ExecutionStatus.FAILED and record.error is not None:
             raise record.error.rebuild()
+        if record.status is ExecutionStatus.CANCELLED:
+            raise ExecutionCancelledError(f"execution {record.execution_id!r} was cancelled")
         if record.status is not ExecutionStatus.COMPLETED:
             raise SteplineError(f"execution {record.execution_id!r} is {record.status.value}")
         annotation = None

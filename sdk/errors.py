@@ -83,6 +83,10 @@ class ChildWorkflowFailedError(SteplineError):
         self.message = message
 
 
+class ExecutionCancelledError(SteplineError):
+    """The execution was cancelled, so it has no result."""
+
+
 class ResultTimeoutError(SteplineError, TimeoutError):
     """An execution did not finish within the time a caller was willing to wait."""
 

@@ -52,6 +52,7 @@ def execution_view(
         "execution_id": record.execution_id,
         "workflow_id": record.workflow_id,
         "status": record.status.value,
+        "cancel_requested": record.cancel_requested,
         "created_at": iso(record.created_at),
         "started_at": None if record.started_at is None else iso(record.started_at),
         "finished_at": None if record.finished_at is None else iso(record.finished_at),

@@ -88,3 +88,10 @@ def test_reusing_an_execution_id_with_another_input_is_a_conflict(call: Any) -> 
     other = {"payload": {"order_id": "o-2", "amount": 1}, "execution_id": "fixed"}
     status, body = call("POST", "/workflows/process-order/invoke", other)
     assert status == 409 and "already used" in body["message"]
+
+
+def test_an_execution_is_cancelled_through_the_api(call: Any) -> None:
+    _, started = call("POST", "/workflows/process-order/invoke", ORDER)
+    status, body = call("POST", f"/executions/{started['execution_id']}/cancel", {})
+    assert status == 200 and body["status"] == "completed"  # it had already finished
+    assert call("POST", "/executions/nope/cancel", {})[0] == 404
