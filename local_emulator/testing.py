@@ -8,6 +8,7 @@ Both offer ``invoke``, ``client``, ``steps`` and ``close``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -69,9 +70,9 @@ class InProcessStepline(_Base):
     def advance(
         self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> None:
-        """Move the virtual clock forward, resuming every execution whose wait is over."""
-        self.clock.advance(seconds=seconds, minutes=minutes, hours=hours, days=days)
-        self.timers.fire_due(self.clock.now, self.invoker.invoke_async)
+        """Move the virtual clock forward, resuming each execution as its wait ends."""
+        length = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        self.timers.advance(self.clock, length, self.invoker.invoke_async)
 
     def close(self) -> None:
         self._mock.stop()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sdk.errors import DuplicateStepKeyError, NonDeterministicError
 from sdk.journal.records import MAX_KEY_BYTES, StepRecord
 
+SLOT = "\x1f"  # joins a step key and Stepline's own suffix; never in a user key
+
 
 @dataclass(frozen=True, slots=True)
 class StepCall:

@@ -12,8 +12,11 @@ import heapq
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sdk.clock import VirtualClock
 
 
 class Timers(Protocol):
@@ -54,16 +57,27 @@ class ManualTimers:
                 fired.append(timer)
         return fired
 
-    def fire_due(self, now: Callable[[], datetime], invoke: Callable[[str], None]) -> int:
-        """Invoke each due timer's execution, until none is due; returns how many fired.
+    def advance(self, clock: VirtualClock, length: timedelta, invoke: Callable[[str], None]) -> int:
+        """Move ``clock`` forward by ``length``, firing timers in order as it passes them.
 
-        ``now`` is read again after each round: a resumed execution may schedule more.
+        The clock stops at each timer's time and invokes its execution, so timers that
+        resumed executions schedule on the way fire too if they fall inside ``length``.
+        Returns how many fired.
         """
+        target = clock.now() + length
         fired = 0
-        while timers := self.due(now()):
-            for timer in timers:
+        while True:
+            with self._lock:
+                upcoming = self._heap[0].wake_at if self._heap else None
+            if upcoming is None or upcoming > target:
+                break
+            if upcoming > clock.now():
+                clock.advance(seconds=(upcoming - clock.now()).total_seconds())
+            for timer in self.due(clock.now()):
                 invoke(timer.execution_id)
                 fired += 1
+        if target > clock.now():
+            clock.advance(seconds=(target - clock.now()).total_seconds())
         return fired
 
     def pending(self) -> list[Timer]:

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,7 @@ class Harness:
 
     def advance(self, **length: float) -> None:
         """Move the clock and resume what is due, as the fixture does."""
-        self.clock.advance(**length)
-        self.timers.fire_due(self.clock.now, self.invoker.invoke_async)
+        self.timers.advance(self.clock, timedelta(**length), self.invoker.invoke_async)
 
     def steps(self, execution_id: str) -> dict[str, StepRecord]:
         return self.journal.load_steps(execution_id)

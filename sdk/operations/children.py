@@ -20,10 +20,8 @@ from sdk.execution import ExecutionState
 from sdk.ids import derived_id
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from sdk.operations.base import perform
-from sdk.replay import StepCall, check_key
+from sdk.replay import SLOT, StepCall, check_key
 from sdk.workflow import Workflow
-
-SLOT = "\x1f"  # separates a batch's key from a child's index; never in a user key
 
 
 @dataclass(frozen=True)

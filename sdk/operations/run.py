@@ -5,6 +5,10 @@ really overlap; async callables are awaited. A failure is retried with
 exponential backoff (``base_delay * 2**n``, capped at ``max_delay``) up to
 ``max_retries`` times; ``TerminalError`` is never retried. The outcome, success
 or final failure, is recorded once.
+
+A delay of ``LONG_RETRY_SECONDS`` or more is not slept inside the invocation: the
+failed attempt is recorded under ``key\x1fretry<n>`` (outside the user key space)
+with its wake-up time, and the branch waits on a timer like ``wait_for``.
 """
 
 from __future__ import annotations
@@ -12,19 +16,41 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import weakref
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sdk import serde
 from sdk.errors import SerializationError, TerminalError
 from sdk.execution import ExecutionState
 from sdk.failures import ErrorInfo
-from sdk.journal.records import StepRecord, StepStatus
+from sdk.journal.records import StepRecord, StepStatus, iso, parse_iso
 from sdk.operations.base import perform
-from sdk.replay import StepCall, check_key
+from sdk.replay import SLOT, StepCall, check_key
 
+LONG_RETRY_SECONDS = 30.0
 _NO_HINT = object()
+
+
+class _RetryLater(Exception):  # noqa: N818 - internal signal, never reaches user code
+    def __init__(self, slot: str, wake_at: datetime) -> None:
+        super().__init__(slot)
+        self.slot = slot
+        self.wake_at = wake_at
+
+
+def _recorded_retries(state: ExecutionState, key: str) -> tuple[int, StepRecord | None]:
+    """Attempts already made in earlier invocations, and the latest one's record."""
+    prefix = f"{key}{SLOT}retry"
+    attempts = [int(k[len(prefix) :]) for k in state.steps if k.startswith(prefix)]
+    if not attempts:
+        return 0, None
+    latest = max(attempts)
+    return latest, state.steps[f"{prefix}{latest}"]
+
+
 _return_hints: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
@@ -89,7 +115,11 @@ async def run_step(
 
     async def execute() -> tuple[StepRecord, BaseException | None]:
         started = state.now()
-        attempt = 0
+        attempt, latest = _recorded_retries(state, key)
+        if latest is not None:
+            wake_at = parse_iso(json.loads(latest.output or "null"))
+            if state.now() < wake_at:  # woken early: wait on
+                raise _RetryLater(latest.key, wake_at)
         while True:
             attempt += 1
             try:
@@ -98,7 +128,17 @@ async def run_step(
             except Exception as exc:
                 retry = not isinstance(exc, TerminalError | SerializationError)
                 if retry and attempt <= max_retries:
-                    await state.clock.sleep(min(max_delay, base_delay * 2 ** (attempt - 1)))
+                    delay = min(max_delay, base_delay * 2 ** (attempt - 1))
+                    if delay >= LONG_RETRY_SECONDS:
+                        wake_at = state.now() + timedelta(seconds=delay)
+                        slot = f"{key}{SLOT}retry{attempt}"
+                        state.record(StepRecord(
+                            slot, "retry", name, StepStatus.WAITING,
+                            output=json.dumps(iso(wake_at)), error=ErrorInfo.from_exception(exc),
+                            attempts=attempt, started_at=started, position=state.position(key),
+                        ))  # fmt: skip
+                        raise _RetryLater(slot, wake_at) from exc
+                    await state.clock.sleep(delay)
                     continue
                 failed = StepRecord(
                     key, "run", name, StepStatus.FAILED,
@@ -115,4 +155,7 @@ async def run_step(
             )  # fmt: skip
             return done, None
 
-    return await perform(state, call, execute, return_annotation(fn))
+    try:
+        return await perform(state, call, execute, return_annotation(fn))
+    except _RetryLater as later:  # outside the operation's in-flight bracket, so it can park
+        await state.block(later.slot, later.wake_at)
