@@ -114,3 +114,20 @@ def test_cancelling_an_unknown_execution_is_an_error(harness: Build) -> None:
     h = harness(hour_wait)
     with pytest.raises(ExecutionNotFoundError, match="no execution 'nope'"):
         h.client.cancel("nope")
+
+
+def test_cancelling_a_parent_stops_its_running_child(harness: Build) -> None:
+    h = harness(waiting_parent, waiting_child)
+    h.engine.invoker = starts_nothing = QueueInvoker()  # the child is started, not yet run
+    handle = h.client.invoke(waiting_parent, execution_id="p")
+    [child] = h.journal.list_children("p")
+    now = h.clock.now()
+    h.journal.acquire_lease(child.execution_id, owner="busy", now=now, expires_at=now)
+    h.client.cancel("p")  # the child is running: it is flagged
+    assert h.client.get_execution(child.execution_id).cancel_requested
+    h.clock.advance(seconds=1)
+    h.engine.invoker = h.invoker
+    h.invoker.invoke_async(child.execution_id)  # its next invocation stops at once
+    assert h.client.get_execution(child.execution_id).status is ExecutionStatus.CANCELLED
+    assert handle.status() is ExecutionStatus.CANCELLED
+    assert starts_nothing.started == [child.execution_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -128,3 +129,19 @@ def test_children_in_worker_processes_report_to_their_parent(api: ApiClient) -> 
     execution = api.wait(started["execution_id"], timeout=60)
     assert execution["status"] == "completed", execution["error"]
     assert execution["output"] == [20, 22, 24]
+
+
+def test_the_cli_cancels_a_waiting_execution(emulator: Emulator, api: ApiClient) -> None:
+    assert emulator.endpoints is not None
+    started = api.invoke("two-second-wait", None)
+    give_up = time.monotonic() + 30
+    while api.execution(started["execution_id"], steps=False)["status"] != "suspended":
+        assert time.monotonic() < give_up, "never reached its wait"
+        time.sleep(0.01)
+    cli = CliRunner()
+    done = cli.invoke(
+        main, ["cancel", started["execution_id"], "--endpoint", emulator.endpoints.api]
+    )
+    assert done.exit_code == 0, done.output
+    assert done.output.split() == [started["execution_id"], "cancelled"]
+    assert api.execution(started["execution_id"])["status"] == "cancelled"
