@@ -51,3 +51,28 @@ def test_a_journal_from_different_code_is_refused_as_non_deterministic(harness: 
         h.client.handle(execution_id).result(timeout=5)
     assert h.client.get_execution(execution_id).status is ExecutionStatus.FAILED
     assert CALLS == {}
+
+
+def test_a_golden_journal_suspended_on_a_wait_resumes_after_it(harness: Build) -> None:
+    from tests.functional.test_waits import cool_off
+
+    h = harness(cool_off)
+    execution_id = load_journal_fixture(h.journal, "golden_wait.json")
+    h.clock.advance(minutes=4)
+    h.invoker.invoke_async(execution_id)  # an early wake-up waits on
+    assert h.client.get_execution(execution_id).status is ExecutionStatus.SUSPENDED
+    h.advance(minutes=1)
+    assert h.client.handle(execution_id).result(timeout=5) == "shipped golden-1"
+    assert CALLS == {"ship": 1}  # the recorded charge is not made again
+
+
+def test_a_golden_journal_with_a_reported_child_replays_to_the_result(harness: Build) -> None:
+    from tests.functional.test_children import parent, square
+
+    h = harness(parent, square)
+    execution_id = load_journal_fixture(h.journal, "golden_child.json")
+    h.invoker.invoke_async(execution_id)
+    result = h.client.handle(execution_id).result(timeout=5)
+    assert result["child"]["value"] == 49 and result["steps"] == "ba"
+    assert CALLS == {"after": 1}  # neither "before" nor the child ran again
+    assert h.client.list_executions(workflow_id="square") == []  # no child started
