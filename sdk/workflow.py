@@ -15,7 +15,6 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sdk import serde
 from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
@@ -187,7 +186,9 @@ def parse_schedule(workflow_id: str, schedule: str | Mapping[str, Any] | None) -
             f"workflow {workflow_id!r}: schedule must be a cron string or "
             f"{{'cron': ..., 'timezone': ...}}, got {schedule!r}"
         )
-    from croniter import croniter  # imported here: it is slow to import and rarely needed
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # both rarely needed, and slow
+
+    from croniter import croniter
 
     fields = spec.cron.split()
     if len(fields) != 5 or not croniter.is_valid(spec.cron):
