@@ -20,7 +20,7 @@ from sdk import VirtualClock, Workflow
 from sdk.journal import Journal, MemoryJournal
 from sdk.journal.dynamodb import DynamoJournal
 from sdk.journal.schema import table_definition
-from tests.support import TABLE, Harness
+from tests.support import CALLS, TABLE, Harness
 
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -59,6 +59,13 @@ def _resolve_loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 socket.getaddrinfo = _resolve_loopback_only
+
+
+@pytest.fixture(autouse=True)
+def reset_calls() -> Iterator[None]:
+    """Every test starts with an empty side-effect log (``tests.support.CALLS``)."""
+    CALLS.clear()
+    yield
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -13,12 +13,6 @@ from tests.support import CALLS, Harness, QueueInvoker, effect
 
 Build = Callable[..., Harness]
 HARNESS: dict[str, Harness] = {}
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 @workflow(id="hour-wait")

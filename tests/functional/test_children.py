@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,12 +12,6 @@ from sdk.errors import ChildWorkflowFailedError
 from tests.support import CALLS, Harness, QueueInvoker, effect
 
 Build = Callable[..., Harness]
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 @workflow(id="square")

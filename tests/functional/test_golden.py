@@ -9,7 +9,7 @@ called another function at ``pack``: replaying it must say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -19,12 +19,6 @@ from tests.support import CALLS, Harness, load_journal_fixture
 from tests.workflows import Receipt, order_workflow
 
 Build = Callable[..., Harness]
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 def test_the_golden_journal_replays_to_the_same_result_without_running_steps(

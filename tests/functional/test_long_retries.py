@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -11,12 +11,6 @@ from sdk.journal import StepStatus
 from tests.support import CALLS, Harness
 
 Build = Callable[..., Harness]
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 def flaky_upstream(fail_times: int) -> str:

@@ -25,12 +25,6 @@ from tests.support import CALLS, TABLE, FakeLambdaContext, Harness, QueueInvoker
 Build = Callable[..., Harness]
 
 
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
-
-
 class Gate:
     """Holds the first call of a step until the test opens it."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +22,6 @@ from tests.support import CALLS, Harness, effect
 from tests.workflows import Order, Parcel, Receipt, falsy_workflow, fan_out, helpers, order_workflow
 
 Build = Callable[..., Harness]
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 def test_a_workflow_returns_its_output_rebuilt_to_its_type(harness: Build) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from sdk import App, Client, Engine, InlineInvoker, VirtualClock, WorkflowContext, workflow
 from sdk.journal import Journal
@@ -26,12 +23,6 @@ async def long_haul(ctx: WorkflowContext, steps: int) -> int:
     for i in range(steps):
         total += await ctx.step.run(f"s{i}", slow_step, i)
     return total
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 def test_a_3000_step_workflow_completes_across_invocations_of_10_seconds(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,12 +14,6 @@ from sdk.journal import StepStatus
 from tests.support import CALLS, Harness, effect
 
 Build = Callable[..., Harness]
-
-
-@pytest.fixture(autouse=True)
-def reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 @workflow(id="cool-off")
