@@ -15,7 +15,12 @@ def cancel_tree(journal: Journal, execution_id: str, now: datetime) -> Execution
     next step boundary. Raises ``ExecutionNotFoundError`` for an unknown id.
     """
     record = journal.request_cancel(execution_id, now=now)
+    cancel_children(journal, execution_id, now)
+    return record
+
+
+def cancel_children(journal: Journal, execution_id: str, now: datetime) -> None:
+    """Cancel every unfinished execution ``execution_id`` started, and theirs."""
     for child in journal.list_children(execution_id):
         if not child.status.finished:
             cancel_tree(journal, child.execution_id, now)
-    return record

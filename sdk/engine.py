@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdk import serde
 from sdk.app import App
-from sdk.cancellation import cancel_tree
+from sdk.cancellation import cancel_children
 from sdk.clock import Clock, SystemClock
 from sdk.context import WorkflowContext
 from sdk.errors import Cancelled, ExecutionNotRunnableError, LeaseLost, SteplineError, Suspend
@@ -240,9 +240,7 @@ class Invocation:
             )  # fmt: skip
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
-        for child in state.journal.list_children(state.execution_id):
-            if not child.status.finished:
-                cancel_tree(state.journal, child.execution_id, state.now())
+        cancel_children(state.journal, state.execution_id, state.now())
         return Outcome(state.execution_id, "cancelled", reason)
 
     def _report_to_parent(self, status: ExecutionStatus, outcome: dict[str, Any]) -> None:

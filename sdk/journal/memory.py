@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 from sdk.errors import Cancelled, ExecutionNotFoundError, LeaseLost
 from sdk.failures import ErrorInfo
@@ -36,6 +37,19 @@ class MemoryJournal:
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
             return self._get(execution_id)
+
+    def _leased(self, execution_id: str, owner: str) -> ExecutionRecord:
+        """The execution, if ``owner`` holds its lease; else ``LeaseLost``."""
+        current = self._get(execution_id)
+        if current.lease_owner != owner:
+            raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+        return current
+
+    def _store_unleased(self, current: ExecutionRecord, **changes: Any) -> None:
+        """Store ``current`` with ``changes``, its lease dropped and its version bumped."""
+        self._executions[current.execution_id] = current.evolve(
+            lease_owner=None, lease_expires_ms=None, version=current.version + 1, **changes
+        )
 
     def _get(self, execution_id: str) -> ExecutionRecord:
         try:
@@ -99,48 +113,29 @@ class MemoryJournal:
         error: ErrorInfo | None = None,
     ) -> None:
         with self._lock:
-            current = self._get(execution_id)
-            if current.lease_owner != owner:
-                raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
-            done = current.evolve(
+            self._store_unleased(
+                self._leased(execution_id, owner),
                 status=status,
                 output=output,
                 output_tag=output_tag,
                 error=error,
                 finished_at=now,
-                lease_owner=None,
-                lease_expires_ms=None,
-                version=current.version + 1,
             )
-            self._executions[execution_id] = done
 
     def suspend_execution(self, execution_id: str, *, owner: str) -> None:
         with self._lock:
-            current = self._get(execution_id)
-            if current.lease_owner != owner:
-                raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+            current = self._leased(execution_id, owner)
             if current.cancel_requested:
                 raise Cancelled(f"execution {execution_id!r} was cancelled")
-            suspended = current.evolve(
-                status=ExecutionStatus.SUSPENDED,
-                lease_owner=None,
-                lease_expires_ms=None,
-                version=current.version + 1,
-            )
-            self._executions[execution_id] = suspended
+            self._store_unleased(current, status=ExecutionStatus.SUSPENDED)
 
     def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
         with self._lock:
             current = self._get(execution_id)
             if current.status.finished:
                 return False
-            self._executions[execution_id] = current.evolve(
-                status=ExecutionStatus.FAILED,
-                error=error,
-                finished_at=now,
-                lease_owner=None,
-                lease_expires_ms=None,
-                version=current.version + 1,
+            self._store_unleased(
+                current, status=ExecutionStatus.FAILED, error=error, finished_at=now
             )
             return True
 
@@ -170,6 +165,4 @@ class MemoryJournal:
         with self._lock:
             current = self._executions.get(execution_id)
             if current is not None and current.lease_owner == owner:
-                self._executions[execution_id] = current.evolve(
-                    lease_owner=None, lease_expires_ms=None, version=current.version + 1
-                )
+                self._store_unleased(current)
