@@ -1,13 +1,16 @@
 """The runner's on-failure destination: an execution whose invocations are exhausted fails.
 
 Lambda retries an asynchronous invocation twice; when the last attempt fails too it
-sends a destination record here. The execution is then marked ``failed`` with the
-reason, so it never stays ``running`` with nobody to finish it.
+sends a destination record here. An invocation that failed on a transient AWS error
+(throttling, 5xx, connection) or was dropped for its age is re-driven: those are not
+the execution's fault. Otherwise the execution is marked ``failed`` with the reason,
+unless a live invocation holds its lease (that one decides), and a waiting parent is told.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +19,13 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from handlers.config import HandlerSettings
+from sdk.client import Invoker, LambdaInvoker
 from sdk.clock import Clock, SystemClock
+from sdk.delivery import deliver_outcome
 from sdk.failures import ErrorInfo
 from sdk.journal.base import Journal
 from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.transient import names_transient_error
 
 logger = Logger(service="stepline-failures")
 EXHAUSTED_TYPE = "stepline:InvocationsExhausted"
@@ -66,21 +72,45 @@ class FailedInvocation:
         )
 
 
+    @property
+    def transient(self) -> bool:
+        """Dropped for its age, or failed on throttling, a 5xx or a lost connection."""
+        return self.condition == "EventAgeExceeded" or names_transient_error(
+            self.error_type, self.error_message
+        )
+
+
 class FailureRecorder:
-    def __init__(self, journal: Journal, clock: Clock | None = None) -> None:
+    """Fails (or re-drives) an execution whose runner invocations are exhausted."""
+
+    def __init__(self, journal: Journal, invoker: Invoker, clock: Clock | None = None) -> None:
         self.journal = journal
+        self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         failed = FailedInvocation.parse(event)
-        marked = self.journal.fail_execution(
+        extra = {"execution_id": failed.execution_id, "reason": failed.error().message}
+        if failed.transient:
+            self.invoker.invoke_async(failed.execution_id)
+            logger.warning("invocations failed on transient errors: re-driven", extra=extra)
+            return {"execution_id": failed.execution_id, "marked_failed": False, "redriven": True}
+        record = self.journal.fail_execution(
             failed.execution_id, error=failed.error(), now=self.clock.now()
         )
+        if record is not None:
+            deliver_outcome(self.journal, self.invoker, record)
         logger.warning(
-            "execution failed: invocations exhausted" if marked else "already finished",
-            extra={"execution_id": failed.execution_id, "reason": failed.error().message},
+            "execution failed: invocations exhausted"
+            if record is not None
+            else "not failed: finished, or a live invocation holds it",
+            extra=extra,
         )
-        return {"execution_id": failed.execution_id, "marked_failed": marked}
+        return {
+            "execution_id": failed.execution_id,
+            "marked_failed": record is not None,
+            "redriven": False,
+        }
 
 
 _recorder: FailureRecorder | None = None
@@ -92,6 +122,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if _recorder is None:
         settings = HandlerSettings.from_environ()
         _recorder = FailureRecorder(
-            DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+            DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name),
+            LambdaInvoker(
+                boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
+            ),
         )
     return _recorder(event, context)

@@ -24,8 +24,11 @@ from handlers.config import HandlerSettings
 from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
 from sdk.engine import Engine, Outcome
+from sdk.errors import TransientInfrastructureError
+from sdk.ids import new_token
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.scheduler_timers import SchedulerTimers
+from sdk.transient import is_transient
 
 logger = Logger(service="stepline-runner")
 
@@ -62,14 +65,27 @@ class Runner:
 
     def __call__(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:
         request = RunnerEvent.parse(event)
-        deadline, owner = None, None
+        deadline = None
+        # Lambda may deliver one event twice with one request id, so the lease owner is
+        # this attempt alone: the request id (for the logs) and a fresh token.
+        owner = new_token()
         if context is not None:
             remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
             deadline = self.engine.clock.now() + remaining
-            owner = context.aws_request_id
+            owner = f"{context.aws_request_id}/{owner[:12]}"
+            if remaining <= self.engine.deadline_margin:
+                logger.warning(
+                    "the runner's time limit is below the deadline margin: one step per "
+                    "invocation",
+                    extra={"remaining_ms": context.get_remaining_time_in_millis()},
+                )
         logger.append_keys(execution_id=request.execution_id, workflow_id=None)
         try:
             outcome = self._invoke(request.execution_id, deadline, owner)
+        except Exception as exc:
+            if is_transient(exc):  # named so the failure destination re-drives, not fails
+                raise TransientInfrastructureError(f"{type(exc).__name__}: {exc}") from exc
+            raise
         finally:
             logger.remove_keys(["execution_id", "workflow_id"])
         return outcome.to_dict()
@@ -92,7 +108,9 @@ def build_runner_from_environment() -> Runner:
     """The runner of a deployed app: boto3 DynamoDB journal, app from ``STEPLINE_APP``."""
     settings = HandlerSettings.from_environ()
     journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
-    reinvoker = LambdaInvoker(boto3.client("lambda"), os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    reinvoker = LambdaInvoker(
+        boto3.client("lambda", config=client_config()), os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    )
     timers = SchedulerTimers(
         boto3.client("scheduler"),
         runner_arn=os.environ["STEPLINE_RUNNER_ARN"],

@@ -167,7 +167,7 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                 "failures",
                 "handlers.failures.handler",
                 "Records an execution as failed when its runner invocations are exhausted.",
-                [crud],
+                [crud, _invoke_policy("runner")],
             ),
             "ApiFunction": _function(
                 "api",

@@ -21,6 +21,7 @@ from sdk.errors import SteplineError
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
+from sdk.sweeper import Sweeper
 from sdk.timers import ManualTimers
 from sdk.workflow import Workflow
 
@@ -66,13 +67,15 @@ class InProcessStepline(_Base):
         self.engine = Engine(self.app, self.journal, self.clock, timers=self.timers)
         self.invoker = InlineInvoker(self.engine)
         self.client = Client(self.app, self.journal, self.invoker, clock=self.clock)
+        self.sweeper = Sweeper(self.journal, self.invoker, self.clock)
 
     def advance(
         self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> None:
-        """Move the virtual clock forward, resuming each execution as its wait ends."""
+        """Move the virtual clock forward, resuming each execution as its wait ends and
+        running the sweeper on the way (as AWS runs it every minute)."""
         length = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
-        self.timers.advance(self.clock, length, self.invoker.invoke_async)
+        self.timers.advance(self.clock, length, self.invoker.invoke_async, self.sweeper.sweep)
 
     def close(self) -> None:
         self._mock.stop()

@@ -24,6 +24,7 @@ from sdk.errors import ExecutionCancelledError, ResultTimeoutError, SteplineErro
 from sdk.ids import new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.sweeper import START_GRACE
 from sdk.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ class Client:
             status=ExecutionStatus.PENDING,
             created_at=self.clock.now(),
             input=wf.encode_input(payload),
+            due_at=self.clock.now() + START_GRACE,
             user_id=options.get("user_id"),
             session_id=options.get("session_id"),
         )
@@ -197,7 +199,7 @@ class Client:
         resume it; a running one stops at its next step boundary. Returns the record as
         the request left it. Raises ``ExecutionNotFoundError``.
         """
-        return cancel_tree(self.journal, execution_id, self.clock.now())
+        return cancel_tree(self.journal, execution_id, self.clock.now(), self.invoker)
 
     def handle(self, execution_id: str) -> ExecutionHandle[Any]:
         """A handle on an existing execution."""

@@ -2,12 +2,13 @@
 
 ``Engine.start`` takes the lease (one conditional update) and loads the journal
 (one query); ``Invocation.run`` replays the workflow coroutine and records the
-outcome. Every finish is conditional on still holding the lease.
+outcome. Every finish is conditional on still holding the lease; a suspension is
+also conditional on no wake-up having arrived since the journal was loaded, and
+when one did the invocation replays again instead (see DESIGN section 3).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,22 @@ from sdk.app import App
 from sdk.cancellation import cancel_children
 from sdk.clock import Clock, SystemClock
 from sdk.context import WorkflowContext
-from sdk.errors import Cancelled, ExecutionNotRunnableError, LeaseLost, SteplineError, Suspend
-from sdk.execution import ExecutionState, JournalUnavailable
+from sdk.delivery import deliver_outcome
+from sdk.errors import (
+    Cancelled,
+    ExecutionNotRunnableError,
+    LeaseBusyError,
+    LeaseLost,
+    SteplineError,
+    Suspend,
+    WokenUp,
+)
+from sdk.execution import ExecutionState, InfrastructureFailure
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
+from sdk.sweeper import MAX_DEAD_INVOCATIONS, REPORT_GRACE, TIMER_GRACE
 from sdk.timers import Timers
 
 if TYPE_CHECKING:
@@ -30,6 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LEASE = timedelta(minutes=15)
 DEFAULT_DEADLINE_MARGIN = timedelta(seconds=3)
+DIED_TYPE = "stepline:InvocationsDied"
 
 
 @dataclass(frozen=True)
@@ -90,21 +102,50 @@ class Engine:
     ) -> Invocation | Outcome:
         """Take the lease until ``deadline`` and load the journal; an ``Outcome`` if refused.
 
-        ``owner`` names the invocation (the Lambda request id, which a retry of the same
-        event keeps); a fresh token by default.
+        ``owner`` names this invocation; it must be unique to it (a fresh token by
+        default). When another live invocation holds the lease, a wake-up is recorded
+        instead, so that invocation replays before it may suspend.
         """
         owner = owner or new_token()
         now = self.clock.now()
-        try:
-            execution = self.journal.acquire_lease(
-                execution_id, owner=owner, now=now, expires_at=deadline or now + DEFAULT_LEASE
-            )
-        except ExecutionNotRunnableError as exc:
-            return Outcome(execution_id, "skipped", str(exc))
+        expires_at = deadline or now + DEFAULT_LEASE
+        execution = self._acquire(execution_id, owner, now, expires_at)
+        if isinstance(execution, Outcome):
+            return execution
+        previous = execution.previous_owner
+        if previous is not None and previous != owner:  # its holder died without releasing
+            dead = execution.dead_invocations + 1
+            self.journal.note_dead_invocations(execution_id, owner=owner, count=dead)
+            execution = execution.evolve(dead_invocations=dead)
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
-        state = ExecutionState(
+        return Invocation(self, self._state(execution, steps, owner, deadline))
+
+    def _acquire(
+        self, execution_id: str, owner: str, now: datetime, expires_at: datetime
+    ) -> ExecutionRecord | Outcome:
+        for _ in range(3):
+            try:
+                return self.journal.acquire_lease(
+                    execution_id, owner=owner, now=now, expires_at=expires_at
+                )
+            except LeaseBusyError as busy:
+                woken = self.journal.wake(execution_id)
+                if not woken.needs_invocation:  # its holder sees the wake-up and replays
+                    return Outcome(execution_id, "skipped", f"{busy}; wake-up recorded")
+            except ExecutionNotRunnableError as exc:
+                return Outcome(execution_id, "skipped", str(exc))
+        return Outcome(execution_id, "skipped", "the lease kept changing hands; wake-up recorded")
+
+    def _state(
+        self,
+        execution: ExecutionRecord,
+        steps: dict[str, StepRecord],
+        owner: str,
+        deadline: datetime | None,
+    ) -> ExecutionState:
+        return ExecutionState(
             self.journal,
             self.clock,
             execution,
@@ -115,7 +156,6 @@ class Engine:
             app=self.app,
             invoker=self.invoker,
         )
-        return Invocation(self, state)
 
     async def run(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
@@ -126,80 +166,118 @@ class Engine:
 
 
 class Invocation:
-    """One leased run of an execution."""
+    """One leased run of an execution: replays until it finishes or may suspend."""
 
     def __init__(self, engine: Engine, state: ExecutionState) -> None:
         self._engine = engine
         self.state = state
+        self.replays = 1
 
     @property
     def execution(self) -> ExecutionRecord:
         return self.state.execution
 
     async def run(self) -> Outcome:
+        """Run the workflow; when a wake-up arrived before it could suspend, replay it
+        with what arrived (still holding the lease), or near the deadline hand over to a
+        fresh invocation."""
+        while True:
+            try:
+                return await self._run_once()
+            except WokenUp as woken:
+                state = self.state
+                if state.deadline is not None and state.now() >= state.deadline:
+                    self._release()
+                    return Outcome(state.execution_id, "suspended", "woken near the deadline",
+                                   reinvoke=True)  # fmt: skip
+                try:
+                    steps = state.journal.load_steps(state.execution_id)
+                except BaseException:
+                    self._release()
+                    raise
+                execution = state.execution.evolve(wakeups=woken.wakeups)
+                self.state = self._engine._state(execution, steps, state.owner, None)
+                self.state.deadline = state.deadline
+                self.replays += 1
+
+    async def _run_once(self) -> Outcome:
         state = self.state
         try:
-            try:
-                result = await self._call_workflow()
-                output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
-            except (LeaseLost, JournalUnavailable, Suspend, Cancelled):
-                raise
-            except Exception as exc:
-                return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
-            return self._finish(
-                ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
-            )
+            return await self._complete()
         except Cancelled as cancelled:
             return self._cancel(str(cancelled))
         except Suspend as suspend:
             return self._suspend(suspend)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
-        except JournalUnavailable as unavailable:
+        except InfrastructureFailure as unavailable:
             self._release()
             cause = unavailable.__cause__
             if isinstance(cause, Exception):
-                raise cause from None  # the journal's own error, so the invocation is retried
+                raise cause from None  # the AWS error itself, so the invocation is retried
+            raise
+        except WokenUp:
             raise
         except BaseException:
             self._release()  # an escaping error: let a retry take over at once
             raise
 
+    async def _complete(self) -> Outcome:
+        """Run the workflow to its end and record the outcome (signals propagate)."""
+        if self.state.execution.dead_invocations >= MAX_DEAD_INVOCATIONS:
+            return self._finish(ExecutionStatus.FAILED, error=self._died())
+        try:
+            result = await self._call_workflow()
+            output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
+        except Exception as exc:  # the workflow's own error (signals are BaseExceptions)
+            return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
+        return self._finish(
+            ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
+        )
+
+    def _died(self) -> ErrorInfo:
+        count = self.state.execution.dead_invocations
+        return ErrorInfo(
+            DIED_TYPE,
+            f"{count} invocations died while running this execution (Lambda timeout, "
+            "out of memory or a crashed process) without recording their outcome",
+        )
+
     def _suspend(self, suspend: Suspend) -> Outcome:
-        """Schedule the wake-ups and mark the execution suspended (or cancelled, if asked)."""
+        """Schedule the wake-ups, then mark the execution suspended unless a wake-up came.
+
+        Raises ``WokenUp`` when one came: the invocation replays instead.
+        """
         state = self.state
         try:
-            self._schedule_wake_ups()
-        except BaseException:
-            self._release()
-            raise
-        try:
-            state.journal.suspend_execution(state.execution_id, owner=state.owner)
+            due_at = self._schedule_wake_ups(suspend.reinvoke)
+            state.journal.suspend_execution(
+                state.execution_id,
+                owner=state.owner,
+                seen_wakeups=state.execution.wakeups,
+                wake_need=state.execution.wakeups + state.wake_need(),
+                due_at=due_at,
+            )
         except LeaseLost as lost:  # another invocation took over meanwhile
             return Outcome(state.execution_id, "lease_lost", str(lost))
         except Cancelled as cancelled:  # requested while we ran: its timers find it cancelled
             return self._cancel(str(cancelled))
-        reinvoke = suspend.reinvoke or self._child_reported_meanwhile()
-        return Outcome(state.execution_id, "suspended", suspend.reason, reinvoke)
+        except WokenUp:
+            raise
+        except BaseException:
+            self._release()
+            raise
+        return Outcome(state.execution_id, "suspended", suspend.reason, suspend.reinvoke)
 
-    def _child_reported_meanwhile(self) -> bool:
-        """Did a child we wait on report while we still held the lease?
-
-        Its invocation of this execution then found the lease taken and did nothing, so
-        read the journal once more, after suspending, and resume at once if so.
-        """
-        waiting = [key for key, wake_at in self.state.blocked.items() if wake_at is None]
-        if not waiting:
-            return False
-        arrived = self.state.journal.load_steps(self.state.execution_id)
-        return any(key in arrived for key in waiting)
-
-    def _schedule_wake_ups(self) -> None:
-        """Hand every timed wait's wake-up to the timer service (before suspending)."""
+    def _schedule_wake_ups(self, reinvoke: bool) -> datetime | None:
+        """Hand every timed wait's wake-up to the timer service; returns when the sweeper
+        should look if none came (``None`` when only child outcomes can wake it)."""
         state = self.state
         timed = {key: at for key, at in state.blocked.items() if at is not None}
+        if reinvoke:
+            return state.now() + TIMER_GRACE
         if not timed:
-            return
+            return None
         timers = self._engine.timers
         if timers is None:
             raise SteplineError(
@@ -208,6 +286,7 @@ class Invocation:
             )
         for key, wake_at in timed.items():
             timers.schedule(state.execution_id, key, wake_at)
+        return min(timed.values()) + TIMER_GRACE
 
     @property
     def _workflow_id(self) -> str:
@@ -221,48 +300,32 @@ class Invocation:
         return await workflow(WorkflowContext.for_state(self.state), payload)
 
     def _finish(self, status: ExecutionStatus, **outcome: Any) -> Outcome:
+        """Record the outcome, then deliver it to a waiting parent (see ``sdk.delivery``)."""
         state = self.state
-        self._report_to_parent(status, outcome)
+        now = state.now()
+        # A waited-on child stays on the sweeper's list until its report is delivered.
+        due_at = now + REPORT_GRACE if state.execution.parent_step_key is not None else None
         state.journal.finish_execution(
-            state.execution_id, owner=state.owner, status=status, now=state.now(), **outcome
+            state.execution_id, owner=state.owner, status=status, now=now, due_at=due_at,
+            **outcome,
+        )  # fmt: skip
+        final = state.execution.evolve(
+            status=status, finished_at=now, due_at=due_at, lease_owner=None, **outcome
         )
+        deliver_outcome(state.journal, self._engine.invoker, final)
         error = outcome.get("error")
         detail = "" if error is None else f"{error.type_name}: {error.message}"
         return Outcome(state.execution_id, status.value, detail)
 
     def _cancel(self, reason: str) -> Outcome:
         """Record the execution as cancelled and cancel what it started."""
-        state = self.state
         try:
-            state.journal.finish_execution(
-                state.execution_id, owner=state.owner, status=ExecutionStatus.CANCELLED,
-                now=state.now(),
-            )  # fmt: skip
+            outcome = self._finish(ExecutionStatus.CANCELLED)
         except LeaseLost as lost:
-            return Outcome(state.execution_id, "lease_lost", str(lost))
-        cancel_children(state.journal, state.execution_id, state.now())
-        return Outcome(state.execution_id, "cancelled", reason)
-
-    def _report_to_parent(self, status: ExecutionStatus, outcome: dict[str, Any]) -> None:
-        """A child started by ``..._and_wait``: write the outcome into the parent's journal,
-        then resume the parent. Both are safe to repeat, and both happen before this
-        execution is marked finished, so a crash in between is repaired by a retry."""
-        execution = self.state.execution
-        parent, key = execution.parent_execution_id, execution.parent_step_key
-        if parent is None or key is None:
-            return
-        failed = status is ExecutionStatus.FAILED
-        now = self.state.now()
-        report = StepRecord(
-            key, "invoke_and_wait", execution.workflow_id,
-            StepStatus.FAILED if failed else StepStatus.COMPLETED,
-            output=json.dumps(execution.execution_id) if failed else outcome.get("output"),
-            output_tag=None if failed else outcome.get("output_tag"),
-            error=outcome.get("error"), started_at=execution.created_at, finished_at=now,
-        )  # fmt: skip
-        self.state.journal.record_step(parent, report)
-        if self._engine.invoker is not None:
-            self._engine.invoker.invoke_async(parent)
+            return Outcome(self.state.execution_id, "lease_lost", str(lost))
+        state = self.state
+        cancel_children(state.journal, state.execution_id, state.now(), self._engine.invoker)
+        return Outcome(outcome.execution_id, outcome.status, reason)
 
     def _release(self) -> None:
         try:

@@ -46,6 +46,16 @@ class ExecutionNotRunnableError(SteplineError):
     """The lease cannot be taken: the execution is finished or another invocation runs it."""
 
 
+class LeaseBusyError(ExecutionNotRunnableError):
+    """Another invocation holds an unexpired lease on the execution."""
+
+
+class TransientInfrastructureError(SteplineError):
+    """An AWS call of the engine kept failing with a transient error (throttling, 5xx,
+    connection) after botocore's retries. The invocation fails so it is retried; the
+    execution is not failed by it."""
+
+
 class DuplicateStepKeyError(SteplineError):
     """A step key was used twice within one execution."""
 
@@ -117,3 +127,12 @@ class Cancelled(BaseException):  # noqa: N818 - a control-flow signal, not an er
 
 class LeaseLost(BaseException):  # noqa: N818 - a control-flow signal, not an error
     """Signal: another invocation owns this execution now; stop without writing."""
+
+
+class WokenUp(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Signal: a wake-up arrived since the journal was loaded, so the invocation may not
+    suspend; it replays again with what arrived. ``wakeups`` is the count it saw."""
+
+    def __init__(self, message: str, wakeups: int) -> None:
+        super().__init__(message)
+        self.wakeups = wakeups

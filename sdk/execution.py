@@ -7,6 +7,8 @@ It holds the journal loaded at the start, the keys used so far, and the lease;
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
@@ -25,11 +27,11 @@ if TYPE_CHECKING:
 CANCEL_CHECK_INTERVAL = timedelta(seconds=1)
 
 
-class JournalUnavailable(BaseException):  # noqa: N818 - a control-flow signal
-    """Signal: a journal write failed for a reason other than a lost race.
+class InfrastructureFailure(BaseException):  # noqa: N818 - a control-flow signal
+    """Signal: one of the engine's own AWS calls failed (after botocore's retries).
 
-    Derives from ``BaseException`` so workflow code cannot swallow it; the engine
-    gives the lease back and re-raises the cause so the invocation is retried.
+    Derives from ``BaseException`` so workflow code never sees it; the engine gives
+    the lease back and re-raises the cause, so the invocation fails and is retried.
     """
 
 
@@ -50,7 +52,10 @@ class ExecutionState:
     progress: int = 0  # bumped on every change, to tell a quiet moment from a busy one
     # waits: key -> wake-up time, or None for a wait on a child's outcome
     blocked: dict[str, datetime | None] = field(default_factory=dict)
+    # outstanding child reports of each branch waiting on children
+    child_waits: list[int] = field(default_factory=list)
     suspending: bool = False
+    new_steps: int = 0  # steps started for the first time in this invocation
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -79,13 +84,31 @@ class ExecutionState:
         self.progress += 1
         self.changed.set()
 
-    async def block(self, key: str, wake_at: datetime | None) -> NoReturn:
+    @contextmanager
+    def infrastructure(self, what: str) -> Iterator[None]:
+        """Around the engine's own AWS calls: their failures never reach workflow code."""
+        try:
+            yield
+        except SteplineError:
+            raise
+        except Exception as exc:
+            raise InfrastructureFailure(f"{what}: {exc}") from exc
+
+    def wake_need(self) -> int:
+        """How many wake-ups must arrive before a run may get further: the fewest child
+        reports any waiting branch still needs (a timer wakes the runner by itself)."""
+        return min(self.child_waits, default=1)
+
+    async def block(self, key: str, wake_at: datetime | None, *, reports: int = 0) -> NoReturn:
         """Park this branch on a wait; suspend once every branch is done or waiting.
 
-        The first branch to find the invocation quiet raises ``Suspend``; the others stay
-        parked until the invocation ends. Branches mid-step are let finish first.
+        ``reports`` is how many child outcomes the branch waits for. The first branch to
+        find the invocation quiet raises ``Suspend``; the others stay parked until the
+        invocation ends. Branches mid-step are let finish first.
         """
         self.blocked[key] = wake_at
+        if reports:
+            self.child_waits.append(reports)
         self.progress += 1
         while True:
             mark = self.progress
@@ -108,12 +131,8 @@ class ExecutionState:
 
     def record(self, step: StepRecord) -> StepRecord:
         """Write ``step`` (once, conditionally) and return the record that won."""
-        try:
+        with self.infrastructure(f"cannot record step {step.key!r}"):
             stored = self.journal.record_step(self.execution_id, step)
-        except SteplineError:
-            raise
-        except Exception as exc:
-            raise JournalUnavailable(f"cannot record step {step.key!r}: {exc}") from exc
         self.steps[step.key] = stored
         return stored
 
@@ -125,8 +144,11 @@ class ExecutionState:
         by the Lambda timeout mid-step.
         """
         now = self.clock.now()
-        if self.deadline is not None and now >= self.deadline:
+        # At least one new step per invocation, however little time it was given, so a
+        # runner whose timeout is shorter than the margin still makes progress.
+        if self.deadline is not None and now >= self.deadline and self.new_steps > 0:
             raise Suspend("time limit: continuing in a new invocation", reinvoke=True)
+        self.new_steps += 1
         if self.cancel_checked_at is None:
             self.cancel_checked_at = now
         elif now - self.cancel_checked_at >= CANCEL_CHECK_INTERVAL:
@@ -139,7 +161,9 @@ class ExecutionState:
         workflow pays no read per step.
         """
         self.cancel_checked_at = self.clock.now()
-        if self.journal.get_execution(self.execution_id).cancel_requested:
+        with self.infrastructure("cannot check for a cancellation request"):
+            current = self.journal.get_execution(self.execution_id)
+        if current.cancel_requested:
             raise Cancelled(f"execution {self.execution_id!r} was cancelled")
 
     def after_new_step(self) -> None:

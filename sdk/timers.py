@@ -57,12 +57,18 @@ class ManualTimers:
                 fired.append(timer)
         return fired
 
-    def advance(self, clock: VirtualClock, length: timedelta, invoke: Callable[[str], None]) -> int:
+    def advance(
+        self,
+        clock: VirtualClock,
+        length: timedelta,
+        invoke: Callable[[str], None],
+        sweep: Callable[[], object] | None = None,
+    ) -> int:
         """Move ``clock`` forward by ``length``, firing timers in order as it passes them.
 
         The clock stops at each timer's time and invokes its execution, so timers that
-        resumed executions schedule on the way fire too if they fall inside ``length``.
-        Returns how many fired.
+        resumed executions schedule on the way fire too if they fall inside ``length``;
+        ``sweep`` (the sweeper) runs at every stop and at the end. Returns how many fired.
         """
         target = clock.now() + length
         fired = 0
@@ -76,8 +82,12 @@ class ManualTimers:
             for timer in self.due(clock.now()):
                 invoke(timer.execution_id)
                 fired += 1
+            if sweep is not None:
+                sweep()
         if target > clock.now():
             clock.advance(seconds=(target - clock.now()).total_seconds())
+        if sweep is not None:
+            sweep()
         return fired
 
     def pending(self) -> list[Timer]:

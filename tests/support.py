@@ -14,6 +14,7 @@ from typing import Any
 
 from sdk import App, Client, Engine, InlineInvoker, VirtualClock, Workflow
 from sdk.journal import ExecutionRecord, Journal, StepRecord
+from sdk.sweeper import Sweeper
 from sdk.timers import ManualTimers
 
 TABLE = "stepline-test"
@@ -38,6 +39,7 @@ class Harness:
     invoker: InlineInvoker
     client: Client
     timers: ManualTimers
+    sweeper: Sweeper
 
     @classmethod
     def build(
@@ -53,11 +55,14 @@ class Harness:
         engine = Engine(app, journal, clock, always_replay=always_replay, timers=timers)
         invoker = InlineInvoker(engine)
         client = Client(app, journal, invoker, clock=clock)
-        return cls(app, journal, clock, engine, invoker, client, timers)
+        sweeper = Sweeper(journal, invoker, clock)
+        return cls(app, journal, clock, engine, invoker, client, timers, sweeper)
 
     def advance(self, **length: float) -> None:
         """Move the clock and resume what is due, as the fixture does."""
-        self.timers.advance(self.clock, timedelta(**length), self.invoker.invoke_async)
+        self.timers.advance(
+            self.clock, timedelta(**length), self.invoker.invoke_async, self.sweeper.sweep
+        )
 
     def steps(self, execution_id: str) -> dict[str, StepRecord]:
         return self.journal.load_steps(execution_id)
@@ -95,3 +100,17 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+class RunnerInvoker:
+    """An invoker that runs each invocation through a ``Runner`` at once, as a Lambda
+    invocation with its own request id would."""
+
+    def __init__(self, runner: Any, remaining_ms: int = 60_000) -> None:
+        self.runner = runner
+        self.remaining_ms = remaining_ms
+        self.outcomes: list[dict[str, Any]] = []
+
+    def invoke_async(self, execution_id: str) -> None:
+        context = FakeLambdaContext(remaining_ms=self.remaining_ms)
+        self.outcomes.append(self.runner({"execution_id": execution_id}, context))

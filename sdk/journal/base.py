@@ -42,8 +42,18 @@ class Journal(Protocol):
     ) -> ExecutionRecord:
         """Take the execution for invocation ``owner`` until ``expires_at``; marks it running.
 
-        Raises ``ExecutionNotRunnableError`` when it is finished, missing, or leased to
-        another owner whose lease has not expired.
+        The sweeper looks at it again at ``expires_at`` (``due_at``). ``previous_owner`` of
+        the result names a holder whose lease expired without being released (a dead
+        invocation). Taking a lease ``owner`` already holds succeeds again: a retried
+        request whose first attempt was applied. Raises ``ExecutionNotRunnableError`` when
+        it is finished, missing, or leased to another owner whose lease has not expired.
+        """
+        ...
+
+    def note_dead_invocations(self, execution_id: str, *, owner: str, count: int) -> None:
+        """Record that ``count`` invocations died holding the lease (by its holder ``owner``).
+
+        Raises ``LeaseLost`` if ``owner`` no longer holds it.
         """
         ...
 
@@ -59,6 +69,14 @@ class Journal(Protocol):
         """
         ...
 
+    def wake(self, execution_id: str) -> ExecutionRecord:
+        """Record a wake-up (one atomic increment of ``wakeups``); returns the record after.
+
+        The caller invokes the runner when ``needs_invocation`` holds. Raises
+        ``ExecutionNotFoundError``.
+        """
+        ...
+
     def finish_execution(
         self,
         execution_id: str,
@@ -69,29 +87,59 @@ class Journal(Protocol):
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
+        due_at: datetime | None = None,
     ) -> None:
-        """Record the outcome and drop the lease; raises ``LeaseLost`` if ``owner`` lost it."""
-        ...
+        """Record the outcome and drop the lease; raises ``LeaseLost`` if ``owner`` lost it.
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
-        """Mark the execution suspended and drop the lease.
-
-        Raises ``LeaseLost`` if ``owner`` lost the lease, and ``Cancelled`` (changing
-        nothing) if cancellation was requested meanwhile.
+        ``due_at`` keeps the execution on the sweeper's list (an outcome still to report).
+        A retried request whose first attempt was applied succeeds.
         """
         ...
 
-    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
-        """Mark an unfinished execution failed whoever holds it; False if already finished.
+    def suspend_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        seen_wakeups: int,
+        wake_need: int,
+        due_at: datetime | None,
+    ) -> None:
+        """Mark the execution suspended and drop the lease, if no wake-up arrived since
+        ``owner`` counted ``seen_wakeups``; it then needs ``wake_need`` wake-ups in all.
 
-        For when its invocations are exhausted: no invocation will finish it any more.
+        Raises ``WokenUp`` (changing nothing) if wake-ups arrived, ``Cancelled`` if
+        cancellation was requested, ``LeaseLost`` if ``owner`` lost the lease. A retried
+        request whose first attempt was applied succeeds.
+        """
+        ...
+
+    def fail_execution(
+        self, execution_id: str, *, error: ErrorInfo, now: datetime
+    ) -> ExecutionRecord | None:
+        """Mark an unfinished execution failed, if nobody holds a live lease on it.
+
+        For when its invocations are exhausted or keep dying. Returns the record after,
+        or ``None`` if it is finished or an unexpired lease is held. The result stays on
+        the sweeper's list until its outcome is delivered (``clear_due``).
         """
         ...
 
     def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
         """Cancel: a pending or suspended execution at once, a running one at its next step
         boundary (it is flagged); a finished one is left as it is. Returns the record after.
+        One cancelled at once stays on the sweeper's list until its outcome is delivered.
         Raises ``ExecutionNotFoundError``."""
+        ...
+
+    def list_due(self, now: datetime, *, limit: int = 100) -> list[ExecutionRecord]:
+        """Executions whose ``due_at`` has come, oldest first (the sparse by-due index)."""
+        ...
+
+    def set_due(
+        self, execution_id: str, *, due_at: datetime | None, expected: datetime | None
+    ) -> bool:
+        """Move (or with ``None`` clear) ``due_at`` if it is still ``expected``; False if not."""
         ...
 
     def list_children(self, execution_id: str) -> list[ExecutionRecord]:

@@ -7,16 +7,29 @@ becomes a domain answer: the existing record, or a Stepline error.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sdk.errors import Cancelled, ExecutionNotFoundError, ExecutionNotRunnableError, LeaseLost
+from sdk.errors import (
+    Cancelled,
+    ExecutionNotFoundError,
+    LeaseBusyError,
+    LeaseLost,
+    WokenUp,
+)
 from sdk.failures import ErrorInfo
-from sdk.journal.leases import check_creatable, check_runnable
+from sdk.journal.leases import (
+    check_creatable,
+    check_runnable,
+    lease_lost_message,
+    woken_message,
+)
 from sdk.journal.records import (
+    DUE,
     EXECUTION_SK,
     STEP_PREFIX,
     ExecutionRecord,
@@ -27,12 +40,13 @@ from sdk.journal.records import (
     error_to_item,
     iso,
 )
-from sdk.journal.schema import BY_PARENT_INDEX, BY_STATUS_INDEX, BY_WORKFLOW_INDEX
+from sdk.journal.schema import BY_DUE_INDEX, BY_PARENT_INDEX, BY_STATUS_INDEX, BY_WORKFLOW_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _NOT_EXISTS = "attribute_not_exists(pk)"
+_EXISTS = "attribute_exists(pk)"
 
 
 def client_config() -> Config:
@@ -140,7 +154,9 @@ class DynamoJournal:
                 UpdateExpression=(
                     "SET #st = :running, started_at = if_not_exists(started_at, :now), "
                     "attempt = attempt + :one, version = version + :one, "
-                    "lease_owner = :owner, lease_expires = :expires"
+                    "prev_owner = if_not_exists(lease_owner, :nobody), "
+                    "lease_owner = :owner, lease_expires = :expires, "
+                    "sweep = :due, due_at = :expires_iso"
                 ),
                 ConditionExpression=(
                     "attribute_exists(pk) AND #st IN (:pending, :running, :suspended) AND "
@@ -156,7 +172,10 @@ class DynamoJournal:
                     ":now_ms": {"N": str(epoch_ms(now))},
                     ":one": {"N": "1"},
                     ":owner": {"S": owner},
+                    ":nobody": {"S": ""},
                     ":expires": {"N": str(epoch_ms(expires_at))},
+                    ":due": {"S": DUE},
+                    ":expires_iso": {"S": iso(expires_at)},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -166,10 +185,24 @@ class DynamoJournal:
             item = self._get_item(execution_id, EXECUTION_SK)
             current = None if item is None else ExecutionRecord.from_item(item)
             check_runnable(execution_id, current, now, owner)
-            raise ExecutionNotRunnableError(
+            raise LeaseBusyError(
                 f"execution {execution_id!r} was taken by another invocation"
             ) from exc
         return ExecutionRecord.from_item(response["Attributes"])
+
+    def note_dead_invocations(self, execution_id: str, *, owner: str, count: int) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression="SET dead = :count",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":count": {"N": str(count)}, ":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            raise LeaseLost(lease_lost_message(execution_id, owner)) from exc
 
     def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
         request: dict[str, Any] = {
@@ -207,6 +240,22 @@ class DynamoJournal:
             return StepRecord.from_item(item)
         return step
 
+    def wake(self, execution_id: str) -> ExecutionRecord:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression="ADD wakeups :one",
+                ConditionExpression=_EXISTS,
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            raise ExecutionNotFoundError(f"no execution {execution_id!r}") from exc
+        return ExecutionRecord.from_item(response["Attributes"])
+
     def finish_execution(
         self,
         execution_id: str,
@@ -217,6 +266,7 @@ class DynamoJournal:
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
+        due_at: datetime | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "status": {"S": status.value},
@@ -225,11 +275,22 @@ class DynamoJournal:
             "output_tag": None if output_tag is None else {"S": output_tag},
             "error": None if error is None else {"M": error_to_item(error)},
         }
-        self._update_leased(execution_id, owner, values)
+        self._update_leased(execution_id, owner, values, due_at=due_at)
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
-        values = {"status": {"S": ExecutionStatus.SUSPENDED.value}}
-        self._update_leased(execution_id, owner, values, unless_cancelled=True)
+    def suspend_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        seen_wakeups: int,
+        wake_need: int,
+        due_at: datetime | None,
+    ) -> None:
+        values = {
+            "status": {"S": ExecutionStatus.SUSPENDED.value},
+            "wake_need": {"N": str(wake_need)},
+        }
+        self._update_leased(execution_id, owner, values, due_at=due_at, seen=seen_wakeups)
 
     def _update_leased(
         self,
@@ -237,30 +298,39 @@ class DynamoJournal:
         owner: str,
         values: dict[str, Any],
         *,
-        unless_cancelled: bool = False,
+        due_at: datetime | None,
+        seen: int | None = None,
     ) -> None:
         """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
 
-        Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. With
-        ``unless_cancelled``, a requested cancellation refuses it with ``Cancelled``.
-        Every name goes through a placeholder, since several (``status``, ``output``)
-        are reserved.
+        Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. With ``seen``
+        (a suspension), a requested cancellation refuses it with ``Cancelled`` and a
+        wake-up counted since with ``WokenUp``. The write names ``owner`` in
+        ``closed_by``, so a retry whose first attempt was applied is told apart from a
+        lost lease. Every name goes through a placeholder, since several (``status``,
+        ``output``) are reserved.
         """
+        if due_at is not None:
+            values = {**values, "sweep": {"S": DUE}, "due_at": {"S": iso(due_at)}}
         present = [name for name, value in values.items() if value is not None]
         sets = [f"#{name} = :{name}" for name in present]
-        condition = "lease_owner = :owner"
         names = {f"#{name}": name for name in present}
-        if unless_cancelled:
-            condition += " AND attribute_not_exists(#cancel)"
+        condition = "lease_owner = :owner"
+        extra: dict[str, Any] = {}
+        if seen is not None:
+            condition += " AND attribute_not_exists(#cancel) AND wakeups = :seen"
             names["#cancel"] = "cancel"
+            extra[":seen"] = {"N": str(seen)}
+        removed = "lease_owner, lease_expires" + ("" if due_at is not None else ", sweep, due_at")
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key(execution_id),
                 UpdateExpression=(
                     "SET "
-                    + ", ".join([*sets, "version = version + :one"])
-                    + " REMOVE lease_owner, lease_expires"
+                    + ", ".join([*sets, "version = version + :one", "closed_by = :owner"])
+                    + " REMOVE "
+                    + removed
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -268,27 +338,43 @@ class DynamoJournal:
                     **{f":{name}": values[name] for name in present},
                     ":owner": {"S": owner},
                     ":one": {"N": "1"},
+                    **extra,
                 },
             )
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise
-            current = self.get_execution(execution_id) if unless_cancelled else None
-            if current is not None and current.lease_owner == owner:
-                raise Cancelled(f"execution {execution_id!r} was cancelled") from exc
-            lost = f"execution {execution_id!r} is no longer leased to {owner}"
-            raise LeaseLost(lost) from exc
+            self._explain_refusal(execution_id, owner, values["status"]["S"], exc)
 
-    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
+    def _explain_refusal(
+        self, execution_id: str, owner: str, status: str, exc: ClientError
+    ) -> None:
+        """Why a leased write was refused: return if it was our own, already applied."""
+        current = self.get_execution(execution_id)
+        if current.closed_by == owner and current.status.value == status:
+            return  # a retried request whose first attempt was applied
+        if current.lease_owner != owner:
+            raise LeaseLost(lease_lost_message(execution_id, owner)) from exc
+        if current.cancel_requested:
+            raise Cancelled(f"execution {execution_id!r} was cancelled") from exc
+        raise WokenUp(woken_message(execution_id), current.wakeups) from exc
+
+    def fail_execution(
+        self, execution_id: str, *, error: ErrorInfo, now: datetime
+    ) -> ExecutionRecord | None:
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key=self._key(execution_id),
                 UpdateExpression=(
                     "SET #status = :failed, #error = :error, finished_at = :now, "
-                    "version = version + :one REMOVE lease_owner, lease_expires"
+                    "version = version + :one, sweep = :due, due_at = :now "
+                    "REMOVE lease_owner, lease_expires"
                 ),
-                ConditionExpression="#status IN (:pending, :running, :suspended)",
+                ConditionExpression=(
+                    "#status IN (:pending, :running, :suspended) AND "
+                    "(attribute_not_exists(lease_owner) OR lease_expires < :now_ms)"
+                ),
                 ExpressionAttributeNames={"#status": "status", "#error": "error"},
                 ExpressionAttributeValues={
                     ":failed": {"S": ExecutionStatus.FAILED.value},
@@ -297,19 +383,23 @@ class DynamoJournal:
                     ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
                     ":error": {"M": error_to_item(error)},
                     ":now": {"S": iso(now)},
+                    ":now_ms": {"N": str(epoch_ms(now))},
+                    ":due": {"S": DUE},
                     ":one": {"N": "1"},
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if _conditional_failure(exc):
-                return False
+                return None
             raise
-        return True
+        return ExecutionRecord.from_item(response["Attributes"])
 
     def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
         attempts = (
             # pending or suspended: cancelled at once
-            ("SET #st = :cancelled, finished_at = :now, #cancel = :true, version = version + :one",
+            ("SET #st = :cancelled, finished_at = :now, #cancel = :true, version = version + :one,"
+             " sweep = :due, due_at = :now",
              "#st IN (:pending, :suspended)"),
             # running: flagged; the invocation stops at its next step boundary
             ("SET #cancel = :true, version = version + :one", "#st = :running"),
@@ -322,10 +412,13 @@ class DynamoJournal:
             ":now": {"S": iso(now)},
             ":true": {"BOOL": True},
             ":one": {"N": "1"},
+            ":due": {"S": DUE},
         }
         for _ in range(3):  # the status may change between our two conditions
             for update, condition in attempts:
-                used = {k: v for k, v in values.items() if k in update or k in condition}
+                used = {
+                    k: v for k, v in values.items() if re.search(f"{k}\\b", update + condition)
+                }
                 try:
                     response = self._client.update_item(
                         TableName=self._table,
@@ -360,6 +453,51 @@ class DynamoJournal:
             if "LastEvaluatedKey" not in response:
                 return found
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_due(self, now: datetime, *, limit: int = 100) -> list[ExecutionRecord]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_DUE_INDEX,
+            "KeyConditionExpression": "sweep = :due AND due_at <= :now",
+            "ExpressionAttributeValues": {":due": {"S": DUE}, ":now": {"S": iso(now)}},
+            "Limit": limit,
+        }
+        found: list[ExecutionRecord] = []
+        while len(found) < limit:
+            response = self._client.query(**request)
+            found += [ExecutionRecord.from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
+    def set_due(
+        self, execution_id: str, *, due_at: datetime | None, expected: datetime | None
+    ) -> bool:
+        values: dict[str, Any] = {}
+        if expected is None:
+            condition = "attribute_exists(pk) AND attribute_not_exists(due_at)"
+        else:
+            condition = "due_at = :expected"
+            values[":expected"] = {"S": iso(expected)}
+        if due_at is None:
+            update = "REMOVE sweep, due_at"
+        else:
+            update = "SET sweep = :due, due_at = :due_at"
+            values.update({":due": {"S": DUE}, ":due_at": {"S": iso(due_at)}})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            return False
+        return True
 
     def release_lease(self, execution_id: str, *, owner: str) -> None:
         try:

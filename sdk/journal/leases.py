@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sdk.errors import ExecutionConflictError, ExecutionNotRunnableError
+from sdk.errors import ExecutionConflictError, ExecutionNotRunnableError, LeaseBusyError
 from sdk.journal.records import RUNNABLE, ExecutionRecord, epoch_ms
 
 
@@ -38,7 +38,15 @@ def check_runnable(
         )
     held = current.lease_owner is not None and current.lease_owner != owner
     if held and (current.lease_expires_ms or 0) >= epoch_ms(now):
-        raise ExecutionNotRunnableError(
+        raise LeaseBusyError(
             f"execution {execution_id!r} is being run by another invocation "
             f"(lease held until {current.lease_expires_ms} ms)"
         )
+
+
+def lease_lost_message(execution_id: str, owner: str) -> str:
+    return f"execution {execution_id!r} is no longer leased to {owner}"
+
+
+def woken_message(execution_id: str) -> str:
+    return f"execution {execution_id!r} was woken up since its journal was loaded"

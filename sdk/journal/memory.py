@@ -10,9 +10,14 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from sdk.errors import Cancelled, ExecutionNotFoundError, LeaseLost
+from sdk.errors import Cancelled, ExecutionNotFoundError, LeaseLost, WokenUp
 from sdk.failures import ErrorInfo
-from sdk.journal.leases import check_creatable, check_runnable
+from sdk.journal.leases import (
+    check_creatable,
+    check_runnable,
+    lease_lost_message,
+    woken_message,
+)
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, epoch_ms
 
 
@@ -42,13 +47,27 @@ class MemoryJournal:
         """The execution, if ``owner`` holds its lease; else ``LeaseLost``."""
         current = self._get(execution_id)
         if current.lease_owner != owner:
-            raise LeaseLost(f"execution {execution_id!r} is no longer leased to {owner}")
+            raise LeaseLost(lease_lost_message(execution_id, owner))
         return current
 
-    def _store_unleased(self, current: ExecutionRecord, **changes: Any) -> None:
+    def _applied_before(self, execution_id: str, owner: str, status: ExecutionStatus) -> bool:
+        """Did ``owner`` already make this write (a retry whose first attempt was applied)?"""
+        current = self._get(execution_id)
+        return current.lease_owner != owner and (current.closed_by, current.status) == (
+            owner,
+            status,
+        )
+
+    def _store_unleased(
+        self, current: ExecutionRecord, closed_by: str | None, **changes: Any
+    ) -> None:
         """Store ``current`` with ``changes``, its lease dropped and its version bumped."""
         self._executions[current.execution_id] = current.evolve(
-            lease_owner=None, lease_expires_ms=None, version=current.version + 1, **changes
+            lease_owner=None,
+            lease_expires_ms=None,
+            version=current.version + 1,
+            closed_by=closed_by,
+            **changes,
         )
 
     def _get(self, execution_id: str) -> ExecutionRecord:
@@ -88,9 +107,16 @@ class MemoryJournal:
                 lease_owner=owner,
                 lease_expires_ms=epoch_ms(expires_at),
                 version=current.version + 1,
+                due_at=expires_at,
+                previous_owner=current.lease_owner,
             )
             self._executions[execution_id] = taken
             return taken
+
+    def note_dead_invocations(self, execution_id: str, *, owner: str, count: int) -> None:
+        with self._lock:
+            current = self._leased(execution_id, owner)
+            self._executions[execution_id] = current.evolve(dead_invocations=count)
 
     def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
         with self._lock:
@@ -100,6 +126,13 @@ class MemoryJournal:
         with self._lock:
             steps = self._steps.setdefault(execution_id, {})
             return steps.setdefault(step.key, step)
+
+    def wake(self, execution_id: str) -> ExecutionRecord:
+        with self._lock:
+            current = self._get(execution_id)
+            woken = current.evolve(wakeups=current.wakeups + 1)
+            self._executions[execution_id] = woken
+            return woken
 
     def finish_execution(
         self,
@@ -111,33 +144,59 @@ class MemoryJournal:
         output: str | None = None,
         output_tag: str | None = None,
         error: ErrorInfo | None = None,
+        due_at: datetime | None = None,
     ) -> None:
         with self._lock:
+            if self._applied_before(execution_id, owner, status):
+                return
             self._store_unleased(
                 self._leased(execution_id, owner),
+                owner,
                 status=status,
                 output=output,
                 output_tag=output_tag,
                 error=error,
                 finished_at=now,
+                due_at=due_at,
             )
 
-    def suspend_execution(self, execution_id: str, *, owner: str) -> None:
+    def suspend_execution(
+        self,
+        execution_id: str,
+        *,
+        owner: str,
+        seen_wakeups: int,
+        wake_need: int,
+        due_at: datetime | None,
+    ) -> None:
         with self._lock:
+            if self._applied_before(execution_id, owner, ExecutionStatus.SUSPENDED):
+                return
             current = self._leased(execution_id, owner)
             if current.cancel_requested:
                 raise Cancelled(f"execution {execution_id!r} was cancelled")
-            self._store_unleased(current, status=ExecutionStatus.SUSPENDED)
+            if current.wakeups != seen_wakeups:
+                raise WokenUp(woken_message(execution_id), current.wakeups)
+            self._store_unleased(
+                current, owner, status=ExecutionStatus.SUSPENDED, wake_need=wake_need,
+                due_at=due_at,
+            )  # fmt: skip
 
-    def fail_execution(self, execution_id: str, *, error: ErrorInfo, now: datetime) -> bool:
+    def fail_execution(
+        self, execution_id: str, *, error: ErrorInfo, now: datetime
+    ) -> ExecutionRecord | None:
         with self._lock:
             current = self._get(execution_id)
-            if current.status.finished:
-                return False
-            self._store_unleased(
-                current, status=ExecutionStatus.FAILED, error=error, finished_at=now
+            live = current.lease_owner is not None and (current.lease_expires_ms or 0) >= epoch_ms(
+                now
             )
-            return True
+            if current.status.finished or live:
+                return None
+            self._store_unleased(
+                current, None, status=ExecutionStatus.FAILED, error=error, finished_at=now,
+                due_at=now,
+            )  # fmt: skip
+            return self._executions[execution_id]
 
     def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
         with self._lock:
@@ -152,9 +211,25 @@ class MemoryJournal:
                     finished_at=now,
                     cancel_requested=True,
                     version=current.version + 1,
+                    due_at=now,
                 )
             self._executions[execution_id] = after
             return after
+
+    def list_due(self, now: datetime, *, limit: int = 100) -> list[ExecutionRecord]:
+        with self._lock:
+            due = [r for r in self._executions.values() if r.due_at is not None and r.due_at <= now]
+        return sorted(due, key=lambda r: (r.due_at or now, r.execution_id))[:limit]
+
+    def set_due(
+        self, execution_id: str, *, due_at: datetime | None, expected: datetime | None
+    ) -> bool:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.due_at != expected:
+                return False
+            self._executions[execution_id] = current.evolve(due_at=due_at)
+            return True
 
     def list_children(self, execution_id: str) -> list[ExecutionRecord]:
         with self._lock:
@@ -165,4 +240,4 @@ class MemoryJournal:
         with self._lock:
             current = self._executions.get(execution_id)
             if current is not None and current.lease_owner == owner:
-                self._store_unleased(current)
+                self._store_unleased(current, owner)

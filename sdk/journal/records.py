@@ -17,6 +17,7 @@ from sdk.failures import ErrorInfo
 
 EXECUTION_SK = "#execution"
 STEP_PREFIX = "step#"
+DUE = "due"  # the one partition of the sparse by-due index
 MAX_KEY_BYTES = 900
 
 Item = dict[str, Any]
@@ -67,6 +68,15 @@ def _s(value: str | None) -> dict[str, Any] | None:
 def _get_s(item: Item, name: str) -> str | None:
     attr = item.get(name)
     return None if attr is None else str(attr["S"])
+
+
+def _n(value: int | None) -> dict[str, Any] | None:
+    return None if value is None else {"N": str(value)}
+
+
+def _get_n(item: Item, name: str) -> int | None:
+    attr = item.get(name)
+    return None if attr is None else int(attr["N"])
 
 
 def _compact(item: dict[str, Any]) -> Item:
@@ -159,10 +169,25 @@ class ExecutionRecord:
     lease_expires_ms: int | None = None
     version: int = 0
     cancel_requested: bool = False
+    parent_step_position: int | None = None  # the call position of that step
+    # Wake-ups: every waker bumps ``wakeups``; a suspended execution needs an invocation
+    # once ``wakeups`` reaches ``wake_need`` (set when it suspended).
+    wakeups: int = 0
+    wake_need: int = 1
+    # When the sweeper must look at this execution (None: never); indexed sparsely.
+    due_at: datetime | None = None
+    dead_invocations: int = 0  # invocations that died holding the lease
+    closed_by: str | None = None  # the invocation whose write last dropped the lease
+    previous_owner: str | None = None  # the holder the last lease replaced without release
 
     @property
     def root_id(self) -> str:
         return self.root_execution_id or self.execution_id
+
+    @property
+    def needs_invocation(self) -> bool:
+        """Suspended, and enough wake-ups arrived since to be worth running it."""
+        return self.status is ExecutionStatus.SUSPENDED and self.wakeups >= self.wake_need
 
     def evolve(self, **changes: Any) -> ExecutionRecord:
         return replace(self, **changes)
@@ -193,6 +218,14 @@ class ExecutionRecord:
                 ),
                 "version": {"N": str(self.version)},
                 "cancel": {"BOOL": True} if self.cancel_requested else None,
+                "parent_pos": _n(self.parent_step_position),
+                "wakeups": {"N": str(self.wakeups)},
+                "wake_need": {"N": str(self.wake_need)},
+                "sweep": None if self.due_at is None else {"S": DUE},
+                "due_at": _s(None if self.due_at is None else iso(self.due_at)),
+                "dead": _n(self.dead_invocations or None),
+                "closed_by": _s(self.closed_by),
+                "prev_owner": _s(self.previous_owner),
             }
         )
 
@@ -201,6 +234,7 @@ class ExecutionRecord:
         err = item.get("error")
         started, finished = _get_s(item, "started_at"), _get_s(item, "finished_at")
         lease = item.get("lease_expires")
+        due = _get_s(item, "due_at")
         return cls(
             execution_id=str(item["pk"]["S"]),
             workflow_id=str(item["workflow_id"]["S"]),
@@ -222,4 +256,11 @@ class ExecutionRecord:
             lease_expires_ms=None if lease is None else int(lease["N"]),
             version=int(item["version"]["N"]),
             cancel_requested=bool(item.get("cancel", {}).get("BOOL", False)),
+            parent_step_position=_get_n(item, "parent_pos"),
+            wakeups=_get_n(item, "wakeups") or 0,
+            wake_need=_get_n(item, "wake_need") or 1,
+            due_at=None if due is None else parse_iso(due),
+            dead_invocations=_get_n(item, "dead") or 0,
+            closed_by=_get_s(item, "closed_by"),
+            previous_owner=_get_s(item, "prev_owner") or None,
         )

@@ -2,8 +2,9 @@
 
 ``infra`` puts it in the SAM template, tests and the emulator create the table
 from it. One partition per execution: the execution item (``sk = "#execution"``)
-and one item per step (``sk = "step#<key>"``). Two indexes list executions; only
-execution items carry their key attributes, so steps never appear in them.
+and one item per step (``sk = "step#<key>"``). Indexes list executions by workflow,
+status and parent, and (sparse) those the sweeper must look at; only execution items
+carry their key attributes, so steps never appear in them.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from typing import Any
 BY_WORKFLOW_INDEX = "by-workflow"
 BY_STATUS_INDEX = "by-status"
 BY_PARENT_INDEX = "by-parent"  # sparse: only child executions carry ``parent_id``
+# sparse: only executions the sweeper must look at carry ``sweep`` (and ``due_at``)
+BY_DUE_INDEX = "by-due"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """Keyword arguments for ``CreateTable`` (and, minus ``TableName``, the CFN properties)."""
 
-    def index(name: str, partition: str) -> dict[str, Any]:
+    def index(name: str, partition: str, sort: str = "created_at") -> dict[str, Any]:
         return {
             "IndexName": name,
             "KeySchema": [
                 {"AttributeName": partition, "KeyType": "HASH"},
-                {"AttributeName": "created_at", "KeyType": "RANGE"},
+                {"AttributeName": sort, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
         }
@@ -37,11 +40,14 @@ def table_definition(table_name: str) -> dict[str, Any]:
         ],
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "workflow_id", "status", "created_at", "parent_id")
+            for name in (
+                "pk", "sk", "workflow_id", "status", "created_at", "parent_id", "sweep", "due_at"
+            )
         ],
         "GlobalSecondaryIndexes": [
             index(BY_WORKFLOW_INDEX, "workflow_id"),
             index(BY_STATUS_INDEX, "status"),
             index(BY_PARENT_INDEX, "parent_id"),
+            index(BY_DUE_INDEX, "sweep", "due_at"),
         ],
     }

@@ -21,6 +21,7 @@ from sdk.ids import derived_id
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from sdk.operations.base import perform
 from sdk.replay import SLOT, StepCall, check_key
+from sdk.sweeper import START_GRACE
 from sdk.workflow import Workflow
 
 
@@ -39,25 +40,43 @@ def _workflow(state: ExecutionState, workflow: Workflow[Any] | str) -> Workflow[
 
 
 def _start(
-    state: ExecutionState, wf: Workflow[Any], payload: Any, child_id: str, report_to: str | None
+    state: ExecutionState,
+    wf: Workflow[Any],
+    payload: Any,
+    child_id: str,
+    report_to: str | None,
+    position: int,
 ) -> None:
+    """Create the child (idempotent) and start it; AWS failures never reach the workflow."""
     parent = state.execution
-    state.journal.create_execution(
-        ExecutionRecord(
-            execution_id=child_id,
-            workflow_id=wf.id,
-            status=ExecutionStatus.PENDING,
-            created_at=state.now(),
-            input=wf.encode_input(payload),
-            parent_execution_id=parent.execution_id,
-            root_execution_id=parent.root_id,
-            user_id=parent.user_id,
-            session_id=parent.session_id,
-            parent_step_key=report_to,
-        )
+    now = state.now()
+    record = ExecutionRecord(
+        execution_id=child_id,
+        workflow_id=wf.id,
+        status=ExecutionStatus.PENDING,
+        created_at=now,
+        input=wf.encode_input(payload),
+        parent_execution_id=parent.execution_id,
+        root_execution_id=parent.root_id,
+        user_id=parent.user_id,
+        session_id=parent.session_id,
+        parent_step_key=report_to,
+        parent_step_position=position,
+        due_at=now + START_GRACE,
     )
     assert state.invoker is not None
-    state.invoker.invoke_async(child_id)
+    with state.infrastructure(f"cannot start child {child_id!r}"):
+        state.journal.create_execution(record)
+        state.invoker.invoke_async(child_id)
+
+
+def _mark_started(state: ExecutionState, key: str, step_type: str, ids: list[str]) -> None:
+    """Record that the children of ``key`` were started, so no replay starts them again."""
+    now = state.now()
+    state.record(StepRecord(
+        key, step_type, "", StepStatus.COMPLETED, output=json.dumps(ids),
+        started_at=now, finished_at=now, position=state.position(key.split(SLOT)[0]),
+    ))  # fmt: skip
 
 
 def _child_result(record: StepRecord, wf: Workflow[Any]) -> Any:
@@ -80,7 +99,7 @@ async def invoke(
     child_id = derived_id(state.execution_id, key)
 
     async def execute() -> tuple[StepRecord, BaseException | None]:
-        _start(state, wf, payload, child_id, None)
+        _start(state, wf, payload, child_id, None, state.position(key))
         record = StepRecord(
             key, "invoke", wf.id, StepStatus.COMPLETED, output=json.dumps(child_id),
             started_at=state.now(), finished_at=state.now(), position=state.position(key),
@@ -99,7 +118,7 @@ async def batch_invoke(
 
     async def execute() -> tuple[StepRecord, BaseException | None]:
         for wf, (_, payload), child_id in zip(workflows, items, ids, strict=True):
-            _start(state, wf, payload, child_id, None)
+            _start(state, wf, payload, child_id, None, state.position(key))
         record = StepRecord(
             key, "batch_invoke", "", StepStatus.COMPLETED, output=json.dumps(ids),
             started_at=state.now(), finished_at=state.now(), position=state.position(key),
@@ -116,13 +135,17 @@ async def invoke_and_wait(
     wf = _workflow(state, workflow)
     record = state.begin(StepCall(check_key(key), "invoke_and_wait", wf.id))
     if record is None:
-        state.before_new_step()
-        state.started()
-        try:
-            _start(state, wf, payload, derived_id(state.execution_id, key), key)
-        finally:
-            state.stopped()
-        await state.block(key, None)  # the child's outcome arrives as this key's record
+        started = f"{key}{SLOT}started"
+        if started not in state.steps:
+            state.before_new_step()
+            state.started()
+            try:
+                child_id = derived_id(state.execution_id, key)
+                _start(state, wf, payload, child_id, key, state.position(key))
+                _mark_started(state, started, "invoke_and_wait_started", [child_id])
+            finally:
+                state.stopped()
+        await state.block(key, None, reports=1)  # the outcome arrives as this key's record
     result = _child_result(record, wf)
     if isinstance(result, ChildWorkflowFailedError):
         raise result
@@ -132,21 +155,29 @@ async def invoke_and_wait(
 async def batch_invoke_and_wait(
     state: ExecutionState, key: str, items: Sequence[tuple[Workflow[Any] | str, Any]]
 ) -> list[Any]:
-    """Results in input order; a failed child is a ``ChildWorkflowFailedError`` in its slot."""
+    """Results in input order; a failed child is a ``ChildWorkflowFailedError`` in its slot.
+
+    The children are started once (a record at ``key`` says so); each reports into its
+    own slot, and the branch waits until every slot is filled.
+    """
     workflows = [_workflow(state, workflow) for workflow, _ in items]
     state.begin(StepCall(check_key(key), "batch_invoke_and_wait"))
     slots = [f"{key}{SLOT}{i}" for i in range(len(items))]
-    missing = [i for i, slot in enumerate(slots) if slot not in state.steps]
-    if missing:
+    if key not in state.steps:
         state.before_new_step()
         state.started()
         try:
-            for i in missing:
-                child_id = derived_id(state.execution_id, key, str(i))
-                _start(state, workflows[i], items[i][1], child_id, slots[i])
+            ids = [derived_id(state.execution_id, key, str(i)) for i in range(len(items))]
+            for i, child_id in enumerate(ids):
+                if slots[i] not in state.steps:
+                    _start(state, workflows[i], items[i][1], child_id, slots[i],
+                           state.position(key))  # fmt: skip
+            _mark_started(state, key, "batch_invoke_and_wait", ids)
         finally:
             state.stopped()
-        for i in missing:
-            state.blocked[slots[i]] = None
-        await state.block(slots[missing[0]], None)
+    missing = [slot for slot in slots if slot not in state.steps]
+    if missing:
+        for slot in missing:
+            state.blocked[slot] = None
+        await state.block(missing[0], None, reports=len(missing))
     return [_child_result(state.steps[s], wf) for s, wf in zip(slots, workflows, strict=True)]

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,29 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from handlers.runner import Runner
-from sdk import App, Client, Engine, ExecutionStatus, VirtualClock, WorkflowContext, workflow
+from sdk import (
+    App,
+    Client,
+    Engine,
+    ExecutionStatus,
+    SystemClock,
+    VirtualClock,
+    WorkflowContext,
+    workflow,
+)
 from sdk.journal import Journal
 from sdk.journal.schema import table_definition
+from sdk.sweeper import Sweeper
 from tests import crash_worker
-from tests.support import CALLS, TABLE, FakeLambdaContext, Harness, QueueInvoker, effect
+from tests.support import (
+    CALLS,
+    TABLE,
+    FakeLambdaContext,
+    Harness,
+    QueueInvoker,
+    RunnerInvoker,
+    effect,
+)
 
 Build = Callable[..., Harness]
 
@@ -193,14 +212,18 @@ def test_a_runner_killed_with_sigkill_mid_step_is_completed_by_the_next_invocati
     assert worker.exitcode == -signal.SIGKILL
     assert client.get_execution(handle.id).status is ExecutionStatus.RUNNING  # lease still held
 
-    # Another event for the execution must wait out the dead invocation's 15-minute lease...
+    # Any other invocation, Lambda's retry of the same event included (a duplicate
+    # delivery of it may still be running), waits out the dead invocation's lease...
     runner = Runner(Engine(app, journal))
-    other = runner({"execution_id": handle.id}, FakeLambdaContext(aws_request_id="event-2"))
-    assert other["status"] == "skipped"
-    # ...but Lambda's retry of the same event (same request id) takes over at once.
-    retry = FakeLambdaContext(aws_request_id="event-1")
-    assert runner({"execution_id": handle.id}, retry)["status"] == "completed"
+    for request_id in ("event-2", "event-1"):
+        other = runner({"execution_id": handle.id}, FakeLambdaContext(aws_request_id=request_id))
+        assert other["status"] == "skipped" and "wake-up recorded" in other["detail"]
+    # ...which ends at that invocation's deadline; then the sweeper re-drives it.
+    later = VirtualClock(SystemClock().now() + timedelta(seconds=901))
+    runner = Runner(Engine(app, journal, later))
+    Sweeper(journal, RunnerInvoker(runner), later).sweep()
     assert client.handle(handle.id).result(timeout=5) == 55
+    assert journal.get_execution(handle.id).dead_invocations == 1
     # Steps 1-4 ran once; step 5 ran in the killed invocation and again; 6-10 once.
     expected = [f"step-{i}" for i in (1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10)]
     assert log.read_text().split() == expected

@@ -12,7 +12,9 @@ from sdk.errors import (
     ExecutionConflictError,
     ExecutionNotFoundError,
     ExecutionNotRunnableError,
+    LeaseBusyError,
     LeaseLost,
+    WokenUp,
 )
 from sdk.failures import ErrorInfo
 from sdk.journal import ExecutionRecord, ExecutionStatus, Journal, StepRecord, StepStatus
@@ -27,6 +29,12 @@ def execution(clock: VirtualClock, execution_id: str = "e-1", **fields: Any) -> 
     }
     values.update(fields)
     return ExecutionRecord(execution_id=execution_id, **values)
+
+
+def suspend(journal: Journal, owner: str, *, seen: int = 0, need: int = 1) -> None:
+    journal.suspend_execution(
+        "e-1", owner=owner, seen_wakeups=seen, wake_need=seen + need, due_at=None
+    )
 
 
 def lease(journal: Journal, clock: VirtualClock, owner: str, seconds: int = 60) -> ExecutionRecord:
@@ -88,8 +96,8 @@ def test_only_the_lease_owner_can_finish_or_suspend(journal: Journal, clock: Vir
     with pytest.raises(LeaseLost):
         journal.finish_execution("e-1", owner="b", status=ExecutionStatus.FAILED, now=clock.now())
     with pytest.raises(LeaseLost):
-        journal.suspend_execution("e-1", owner="b")
-    journal.suspend_execution("e-1", owner="a")
+        suspend(journal, "b")
+    suspend(journal, "a")
     assert journal.get_execution("e-1").status is ExecutionStatus.SUSPENDED
     assert lease(journal, clock, "c").lease_owner == "c"  # a suspended execution resumes
 
@@ -152,13 +160,114 @@ def test_executions_are_listed_newest_first_by_workflow_and_status(
 
 def test_an_abandoned_execution_is_failed_once(journal: Journal, clock: VirtualClock) -> None:
     journal.create_execution(execution(clock))
-    lease(journal, clock, "dead")
+    lease(journal, clock, "dead", seconds=60)
+    clock.advance(seconds=61)  # its lease expired: nobody is running it
     error = ErrorInfo("stepline:InvocationsExhausted", "runtime exited with status 1")
-    assert journal.fail_execution("e-1", error=error, now=clock.now()) is True
-    failed = journal.get_execution("e-1")
+    failed = journal.fail_execution("e-1", error=error, now=clock.now())
+    assert failed is not None
     assert (failed.status, failed.error, failed.lease_owner) == (
         ExecutionStatus.FAILED,
         error,
         None,
     )
-    assert journal.fail_execution("e-1", error=error, now=clock.now()) is False
+    assert journal.get_execution("e-1") == failed
+    assert failed.due_at == clock.now()  # until its outcome is delivered
+    assert journal.fail_execution("e-1", error=error, now=clock.now()) is None
+
+
+def test_an_execution_with_a_live_lease_is_not_failed(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "alive", seconds=60)
+    error = ErrorInfo("stepline:InvocationsExhausted", "an earlier invocation failed")
+    assert journal.fail_execution("e-1", error=error, now=clock.now()) is None
+    assert journal.get_execution("e-1").status is ExecutionStatus.RUNNING
+
+
+def test_a_lease_taken_again_by_its_owner_is_granted(journal: Journal, clock: VirtualClock) -> None:
+    """A retried request whose first attempt was applied is not refused."""
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "a")
+    assert lease(journal, clock, "a").lease_owner == "a"
+
+
+def test_taking_over_an_expired_lease_names_the_dead_holder(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock))
+    assert lease(journal, clock, "a", seconds=10).previous_owner is None
+    with pytest.raises(LeaseBusyError):
+        lease(journal, clock, "b")
+    clock.advance(seconds=11)
+    taken = lease(journal, clock, "b")
+    assert (taken.lease_owner, taken.previous_owner) == ("b", "a")
+    journal.note_dead_invocations("e-1", owner="b", count=1)
+    assert journal.get_execution("e-1").dead_invocations == 1
+    with pytest.raises(LeaseLost):
+        journal.note_dead_invocations("e-1", owner="a", count=2)
+
+
+def test_a_wake_up_since_loading_refuses_the_suspension(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock))
+    seen = lease(journal, clock, "a").wakeups
+    assert journal.wake("e-1").wakeups == seen + 1
+    with pytest.raises(WokenUp) as woken:
+        suspend(journal, "a", seen=seen)
+    assert woken.value.wakeups == seen + 1
+    assert journal.get_execution("e-1").lease_owner == "a"  # still ours: replay, then suspend
+    suspend(journal, "a", seen=seen + 1)
+    assert journal.get_execution("e-1").status is ExecutionStatus.SUSPENDED
+
+
+def test_a_suspended_execution_needs_as_many_wake_ups_as_it_asked_for(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "a")
+    suspend(journal, "a", seen=0, need=2)
+    assert journal.wake("e-1").needs_invocation is False
+    assert journal.wake("e-1").needs_invocation is True
+
+
+def test_suspend_and_finish_applied_twice_by_their_owner_succeed(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    """What botocore does when the first attempt was applied but its response lost."""
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "a")
+    suspend(journal, "a")
+    suspend(journal, "a")
+    lease(journal, clock, "b")
+    for _ in range(2):
+        journal.finish_execution("e-1", owner="b", status=ExecutionStatus.COMPLETED,
+                                 now=clock.now(), output="1")  # fmt: skip
+    assert journal.get_execution("e-1").status is ExecutionStatus.COMPLETED
+    with pytest.raises(LeaseLost):
+        journal.finish_execution("e-1", owner="c", status=ExecutionStatus.FAILED, now=clock.now())
+
+
+def test_waking_a_missing_execution_is_not_found(journal: Journal) -> None:
+    with pytest.raises(ExecutionNotFoundError):
+        journal.wake("nope")
+
+
+def test_the_sweeper_list_holds_what_is_due_oldest_first(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    start = clock.now()
+    for i, minutes in enumerate([5, 1, 3]):
+        journal.create_execution(
+            execution(clock, f"e-{i}", due_at=start + timedelta(minutes=minutes))
+        )
+    journal.create_execution(execution(clock, "never"))
+    clock.advance(minutes=4)
+    assert [r.execution_id for r in journal.list_due(clock.now())] == ["e-1", "e-2"]
+    moved = start + timedelta(minutes=10)
+    assert journal.set_due("e-1", due_at=moved, expected=start) is False  # not what it is
+    assert journal.set_due("e-1", due_at=moved, expected=start + timedelta(minutes=1)) is True
+    assert journal.set_due("e-2", due_at=None, expected=start + timedelta(minutes=3)) is True
+    assert journal.list_due(clock.now()) == []
+    assert journal.get_execution("e-1").due_at == moved

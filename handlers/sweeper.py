@@ -1,0 +1,43 @@
+"""The sweeper Lambda, run every minute: re-drives executions that need attention.
+
+See ``sdk.sweeper``: executions whose lease expired, whose start or timer is overdue,
+or whose outcome has not yet reached the parent waiting on it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from handlers.config import HandlerSettings
+from sdk.client import LambdaInvoker
+from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.sweeper import Sweeper
+
+logger = Logger(service="stepline-sweeper")
+
+
+def build_sweeper_from_environment() -> Sweeper:
+    settings = HandlerSettings.from_environ()
+    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+    invoker = LambdaInvoker(
+        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
+    )
+    return Sweeper(journal, invoker)
+
+
+_sweeper: Sweeper | None = None
+
+
+def handler(event: Any, context: Any) -> dict[str, int]:
+    """The Lambda entry point (a scheduled event; its content does not matter)."""
+    global _sweeper
+    if _sweeper is None:
+        _sweeper = build_sweeper_from_environment()
+    report = _sweeper.sweep()
+    if report.delivered or report.redriven:
+        logger.info("swept", extra=report.to_dict())
+    return report.to_dict()

@@ -1,0 +1,74 @@
+"""The sweeper: no execution stays stuck.
+
+Every execution that may need help carries ``due_at`` in the sparse by-due index: a
+created one until its first invocation takes the lease (the start may have been lost),
+a running one until its lease expires (its invocation may die), a suspended one shortly
+after its earliest timer (the timer may be lost), a finished child until its outcome
+reached its parent. Run every minute (a scheduled Lambda on AWS; the emulator's clock;
+the fixture's ``advance()``), the sweeper delivers pending outcomes and re-drives the
+rest through the runner, which takes over an expired lease and, once invocations have
+died ``MAX_DEAD_INVOCATIONS`` times, fails the execution with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sdk.clock import Clock, SystemClock
+from sdk.delivery import deliver_outcome
+from sdk.journal.base import Journal
+
+if TYPE_CHECKING:
+    from sdk.client import Invoker
+
+START_GRACE = timedelta(minutes=2)  # a created execution not yet started by then: re-drive
+TIMER_GRACE = timedelta(minutes=1)  # a timer not delivered by then: re-drive
+REPORT_GRACE = timedelta(seconds=30)  # a finished child's report not delivered by then
+SWEEP_RETRY = timedelta(minutes=2)  # after a re-drive, look again this much later
+MAX_DEAD_INVOCATIONS = 3
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did."""
+
+    delivered: int = 0
+    redriven: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"delivered": self.delivered, "redriven": self.redriven}
+
+
+class Sweeper:
+    """Looks at every execution whose ``due_at`` has come."""
+
+    def __init__(
+        self, journal: Journal, invoker: Invoker, clock: Clock | None = None, *, page: int = 100
+    ) -> None:
+        self.journal = journal
+        self.invoker = invoker
+        self.clock: Clock = clock or SystemClock()
+        self.page = page
+
+    def sweep(self, *, max_pages: int = 10) -> SweepReport:
+        """Deliver the pending outcomes and re-drive the rest; one page at a time."""
+        delivered = redriven = 0
+        now = self.clock.now()
+        for _ in range(max_pages):
+            due = self.journal.list_due(now, limit=self.page)
+            for record in due:
+                if record.status.finished:
+                    deliver_outcome(self.journal, self.invoker, record)
+                    delivered += 1
+                    continue
+                # Move it on first, so the next sweep does not re-drive it again at once;
+                # the runner's lease (or its suspension) sets its next due time itself.
+                later = now + SWEEP_RETRY
+                if self.journal.set_due(record.execution_id, due_at=later, expected=record.due_at):
+                    self.invoker.invoke_async(record.execution_id)
+                    redriven += 1
+            if len(due) < self.page:
+                break
+        return SweepReport(delivered, redriven)
