@@ -115,12 +115,16 @@ class Engine:
         previous = execution.previous_owner
         if previous is not None and previous != owner:  # its holder died without releasing
             dead = execution.dead_invocations + 1
-            self.journal.note_dead_invocations(execution_id, owner=owner, count=dead)
+            try:
+                self.journal.note_dead_invocations(execution_id, owner=owner, count=dead)
+            except LeaseLost as lost:
+                return Outcome(execution_id, "lease_lost", str(lost))
             execution = execution.evolve(dead_invocations=dead)
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
-        return Invocation(self, self._state(execution, steps, owner, deadline))
+        stop_at = None if deadline is None else deadline - self.deadline_margin
+        return Invocation(self, self._state(execution, steps, owner, stop_at))
 
     def _acquire(
         self, execution_id: str, owner: str, now: datetime, expires_at: datetime
@@ -143,8 +147,9 @@ class Engine:
         execution: ExecutionRecord,
         steps: dict[str, StepRecord],
         owner: str,
-        deadline: datetime | None,
+        stop_at: datetime | None,
     ) -> ExecutionState:
+        """The state of one run; no new step starts past ``stop_at``."""
         return ExecutionState(
             self.journal,
             self.clock,
@@ -152,7 +157,7 @@ class Engine:
             steps,
             owner,
             always_replay=self.always_replay,
-            deadline=None if deadline is None else deadline - self.deadline_margin,
+            deadline=stop_at,
             app=self.app,
             invoker=self.invoker,
         )
@@ -196,8 +201,7 @@ class Invocation:
                     self._release()
                     raise
                 execution = state.execution.evolve(wakeups=woken.wakeups)
-                self.state = self._engine._state(execution, steps, state.owner, None)
-                self.state.deadline = state.deadline
+                self.state = self._engine._state(execution, steps, state.owner, state.deadline)
                 self.replays += 1
 
     async def _run_once(self) -> Outcome:

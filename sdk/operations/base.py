@@ -35,7 +35,7 @@ async def perform(state: ExecutionState, call: StepCall, execute: Execute, annot
         finally:
             state.stopped()
         state.after_new_step()
-        if original is not None and stored is record:
+        if original is not None and stored == record:  # ours (perhaps through a retried put)
             raise original
         record = stored
     return outcome(record, annotation)
