@@ -289,3 +289,14 @@ def test_a_throttled_child_start_fails_the_invocation_not_the_workflow(harness: 
     assert runner({"execution_id": handle.id}, FakeLambdaContext())["status"] == "completed"
     assert handle.result(timeout=5) == {"value": 10}
     assert CALLS == {"before": 1, "child-5": 1}
+
+
+def test_a_timer_firing_early_leaves_the_wait_to_its_own_time(harness: Build) -> None:
+    h = harness(sleeper)
+    handle = h.client.invoke(sleeper, 9)
+    h.clock.advance(minutes=30)
+    h.invoker.invoke_async(handle.id)  # a wake-up half an hour early
+    assert h.client.get_execution(handle.id).status is ExecutionStatus.SUSPENDED
+    assert [t.execution_id for t in h.timers.pending()] == [handle.id]  # still set
+    h.advance(minutes=30)
+    assert handle.result(timeout=5) == 9
