@@ -3,7 +3,10 @@
 It serves moto behind the gateway on loopback, deploys the template into it,
 runs the stack's functions in warm worker processes, and serves the function URL
 as the HTTP API. ``stop()`` (or leaving the ``with`` block) ends every worker and
-server it started.
+server it started, open connections included, and forgets the emulator's state.
+
+Each emulator keeps its AWS state in a moto account of its own, so several can run
+in one process, one after another or side by side, next to in-process fixtures.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import Any
 
 import boto3
 
+from local_emulator.accounts import drop_account, new_account_id
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
 from local_emulator.lambda_service import LambdaService
 from local_emulator.scheduler import ScheduleDispatcher
-from local_emulator.stack import Stack, deploy
+from local_emulator.stack import CODE_BUCKET, Stack, deploy
 from sdk.errors import SteplineError
 
 REGION = "us-east-1"
@@ -50,7 +54,10 @@ class Emulator:
         api_port: int = 0,
         stack_name: str = "stepline",
         workdir: str | None = None,
+        account_id: str | None = None,
     ) -> None:
+        """``account_id``: the moto account of the emulator's resources; a fresh one by default."""
+        self.account_id = account_id or new_account_id()
         self._template = template_text
         self._host = host
         self._aws_port = aws_port
@@ -79,9 +86,14 @@ class Emulator:
     def start(self) -> Endpoints:
         started = time.perf_counter()
         try:
-            self._gateway = GatewayServer(self._host, self._aws_port)
+            self._gateway = GatewayServer(self._host, self._aws_port, self.account_id)
             self._gateway.start()
-            self.stack = deploy(self.client, self._template, self._stack_name)
+            self.stack = deploy(
+                self.client,
+                self._template,
+                self._stack_name,
+                code_bucket=f"{CODE_BUCKET}-{self.account_id}",
+            )
             worker_env = {
                 **CREDENTIALS,
                 "AWS_ENDPOINT_URL": self._gateway.url,
@@ -107,7 +119,7 @@ class Emulator:
         return self.endpoints
 
     def stop(self) -> None:
-        """Stop serving and end every execution environment. Safe to call twice."""
+        """Stop serving, end every execution environment, drop the state. Safe to call twice."""
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
@@ -120,6 +132,7 @@ class Emulator:
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
+            drop_account(self.account_id)
 
     def __enter__(self) -> Emulator:
         self.start()

@@ -85,6 +85,7 @@ class Environment:
             "request_id": request_id,
             "payload": payload,
             "deadline_ms": int((SystemClock().now().timestamp() + timeout) * 1000),
+            "invoked_function_arn": self.function.arn,
         }
         assert self.process.stdin is not None
         try:

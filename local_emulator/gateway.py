@@ -4,6 +4,11 @@ One WSGI application on loopback. ``POST /2015-03-31/functions/{name}/invocation
 runs the function in an execution environment (moto would try Docker); every
 other request goes to moto's own application, so boto3 and the AWS CLI see one
 endpoint for DynamoDB, EventBridge, S3, CloudFormation and Lambda alike.
+
+moto runs in this process, behind the server's threads: its DynamoDB requests are
+serialized (``local_emulator.dynamodb``) so conditional writes are atomic, and every
+request is sent to the gateway's own moto account (``local_emulator.accounts``), so
+another emulator or an in-process fixture in the same process never sees its state.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
+from local_emulator.accounts import ACCOUNT_HEADER
+from local_emulator.dynamodb import serialize_writes
 from local_emulator.lambda_service import FunctionNotFoundError, LambdaService
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # Services whose moto application depends on the signing service alone. moto works it
 # out anew for every request, scanning its package directory as it does; we ask once.
 CACHED_SERVICES = frozenset({"dynamodb", "events", "lambda", "scheduler", "sqs"})
+ACCOUNT_ENVIRON_KEY = "HTTP_" + ACCOUNT_HEADER.upper().replace("-", "_")
+STOP_SECONDS = 0.5  # how long stop() waits for in-flight requests, twice at most
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -28,9 +37,11 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 class Gateway:
     """Routes Lambda invocations to the emulator and the rest to moto."""
 
-    def __init__(self) -> None:
+    def __init__(self, account_id: str) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        serialize_writes()
+        self.account_id = account_id
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._apps: dict[str, Any] = {}  # signing service -> moto's Flask app
         self.lambdas: LambdaService | None = None
@@ -39,6 +50,7 @@ class Gateway:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if match and environ["REQUEST_METHOD"] == "POST" and self.lambdas is not None:
             return self._invoke(unquote(match["name"]), environ, start_response)
+        environ[ACCOUNT_ENVIRON_KEY] = self.account_id
         result: Iterable[bytes] = self._moto_app(environ)(environ, start_response)
         return result
 
@@ -124,10 +136,10 @@ class GatewayServer:
     costs each AWS request a new connection and a new thread.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, account_id: str) -> None:
         from waitress.server import create_server
 
-        self.gateway = Gateway()
+        self.gateway = Gateway(account_id)
         self._server = create_server(
             self.gateway, host=host, port=port, threads=16, ident="stepline"
         )
@@ -143,5 +155,18 @@ class GatewayServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=10)
+        """Close the listening socket and every open connection, then end the threads.
+
+        Connections are closed on the server's own thread (waitress's trigger), which
+        then finds nothing left to serve and returns; a client holding a keep-alive
+        connection cannot keep it waiting.
+        """
+        from waitress import wasyncore
+
+        server = self._server
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout=STOP_SECONDS)
+        else:
+            wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown(timeout=STOP_SECONDS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,7 +20,12 @@ from sdk.ids import new_execution_id as new_request_id
 
 
 def function_url_event(
-    method: str, target: str, headers: dict[str, str], body: bytes, host: str = "localhost"
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    host: str = "localhost",
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The Lambda event (payload format 2.0) a Function URL sends for one request."""
     url = urlsplit(target)
@@ -35,7 +41,7 @@ def function_url_event(
         "rawQueryString": url.query,
         "headers": {name.lower(): value for name, value in headers.items()},
         "requestContext": {
-            "accountId": ACCOUNT,
+            "accountId": account,
             "apiId": "local",
             "domainName": host,
             "domainPrefix": "local",
@@ -73,7 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        event = function_url_event(self.command, self.path, dict(self.headers.items()), body)
+        event = function_url_event(
+            self.command, self.path, dict(self.headers.items()), body, account=self.server.account
+        )
         result = self.server.lambdas.invoke(self.server.function, event)
         if not result.ok:
             payload = json.dumps({"message": "Internal Server Error"}).encode()
@@ -105,9 +113,23 @@ class HttpApiServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.lambdas = lambdas
         self.function = function
+        arn = lambdas.pool(function).function.arn  # arn:aws:lambda:region:account:function:name
+        self.account = arn.split(":")[4] if arn else ACCOUNT
         self._thread = threading.Thread(
             target=self.serve_forever, name="stepline-http-api", daemon=True
         )
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
 
     @property
     def url(self) -> str:
@@ -118,6 +140,14 @@ class HttpApiServer(ThreadingHTTPServer):
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop accepting, and end open connections so no handler thread outlives the server."""
         self.shutdown()
         self.server_close()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:  # the client was gone already
+                pass
         self._thread.join(timeout=10)

@@ -118,7 +118,7 @@ class LambdaService:
             "timestamp": SystemClock().now().isoformat(),
             "requestContext": {
                 "requestId": request_id,
-                "functionArn": f"{function_arn(function.name)}:$LATEST",
+                "functionArn": f"{function.arn or function_arn(function.name)}:$LATEST",
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": attempts,
             },

@@ -41,6 +41,7 @@ class FunctionConfig:
     max_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
     on_failure: str | None = None
     has_url: bool = False
+    arn: str = ""  # as moto created it, in the emulator's account
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Stack:
         raise TemplateError(f"the template has no function with handler {handler!r}")
 
 
-def translate(template_text: str) -> dict[str, Any]:
+def translate(template_text: str, code_bucket: str = CODE_BUCKET) -> dict[str, Any]:
     """SAM -> plain CloudFormation, with the code taken from the emulator's bucket."""
     import boto3
     from samtranslator.parser.parser import Parser
@@ -67,7 +68,7 @@ def translate(template_text: str) -> dict[str, Any]:
     if not isinstance(template, dict) or "Resources" not in template:
         raise TemplateError("the template has no Resources")
     template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = (
-        f"s3://{CODE_BUCKET}/{CODE_KEY}"
+        f"s3://{code_bucket}/{CODE_KEY}"
     )
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
@@ -108,15 +109,21 @@ def _target(reference: Any) -> str:
     raise TemplateError(f"cannot resolve {reference!r}")
 
 
-def deploy(clients: Any, template_text: str, stack_name: str) -> Stack:
-    """Create the stack in moto; ``clients(service)`` returns a boto3 client."""
-    moto_part, ours = _split(translate(template_text))
+def deploy(
+    clients: Any, template_text: str, stack_name: str, *, code_bucket: str = CODE_BUCKET
+) -> Stack:
+    """Create the stack in moto; ``clients(service)`` returns a boto3 client.
+
+    ``code_bucket`` is created for the (empty) code bundle; bucket names are global
+    in moto as on AWS, so emulators sharing a process need one each.
+    """
+    moto_part, ours = _split(translate(template_text, code_bucket))
     s3 = clients("s3")
-    s3.create_bucket(Bucket=CODE_BUCKET)
+    s3.create_bucket(Bucket=code_bucket)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("README", "code runs from the emulator's working directory\n")
-    s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=archive.getvalue())
+    s3.put_object(Bucket=code_bucket, Key=CODE_KEY, Body=archive.getvalue())
 
     cloudformation = clients("cloudformation")
     cloudformation.create_stack(
@@ -166,6 +173,7 @@ def _functions(
                 environment=dict(fn.get("Environment", {}).get("Variables", {})),
                 timeout_seconds=int(fn.get("Timeout", 3)),
                 memory_mb=int(fn.get("MemorySize", 128)),
+                arn=fn["FunctionArn"],
                 **settings.get(fn["FunctionName"], {}),
             )
     return functions

@@ -3,6 +3,12 @@
 ``InProcessStepline`` runs each invocation inline on DynamoDB in moto with a virtual
 clock; ``WorkerStepline`` runs the full emulator (functions in worker processes).
 Both offer ``invoke``, ``client``, ``steps`` and ``close``.
+
+Each harness has a moto account of its own (``local_emulator.accounts``): an
+in-process fixture neither sees nor resets the tables of an emulator running in the
+same process, and harnesses can follow one another in one session. DynamoDB
+requests are serialized as on the emulator (``local_emulator.dynamodb``), so
+conditional writes are atomic when a test races invocations on threads.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from local_emulator.accounts import drop_account, new_account_id, pin_account
+from local_emulator.dynamodb import serialize_writes
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import VirtualClock
@@ -50,24 +58,35 @@ class InProcessStepline(_Base):
     def __init__(self, modules: Sequence[str], clock: VirtualClock | None = None) -> None:
         from moto import mock_aws
 
+        serialize_writes()
         self.clock = clock or VirtualClock()
+        self.account_id = new_account_id()
         self._mock = mock_aws()
-        self._mock.start()
-        dynamodb = boto3.client(
-            "dynamodb",
-            region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=client_config(),
-        )
-        dynamodb.create_table(**table_definition(TABLE))
-        self.app = App.from_modules(modules)
+        self._mock.start(reset=False)  # a reset would wipe every other harness's state
+        try:
+            dynamodb = self.aws_client("dynamodb", config=client_config())
+            dynamodb.create_table(**table_definition(TABLE))
+            self.app = App.from_modules(modules)
+        except BaseException:
+            self.close()
+            raise
         self.journal = DynamoJournal(dynamodb, TABLE)
         self.timers = ManualTimers()
         self.engine = Engine(self.app, self.journal, self.clock, timers=self.timers)
         self.invoker = InlineInvoker(self.engine)
         self.client = Client(self.app, self.journal, self.invoker, clock=self.clock)
         self.sweeper = Sweeper(self.journal, self.invoker, self.clock)
+
+    def aws_client(self, service: str, **options: Any) -> Any:
+        """A boto3 client of ``service`` on this fixture's moto account."""
+        client = boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            **options,
+        )
+        return pin_account(client, self.account_id)
 
     def advance(
         self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
@@ -78,7 +97,8 @@ class InProcessStepline(_Base):
         self.timers.advance(self.clock, length, self.invoker.invoke_async, self.sweeper.sweep)
 
     def close(self) -> None:
-        self._mock.stop()
+        self._mock.stop(remove_data=False)
+        drop_account(self.account_id)
 
 
 class WorkerStepline(_Base):
@@ -90,14 +110,22 @@ class WorkerStepline(_Base):
 
         self.emulator = Emulator(synth(modules), workdir=workdir)
         self.emulator.start()
-        stack = self.emulator.stack
-        assert stack is not None
-        runner = stack.function_by_handler("handlers.runner.handler").name
-        self.app = App.from_modules(modules)
+        try:
+            stack = self.emulator.stack
+            assert stack is not None
+            runner = stack.function_by_handler("handlers.runner.handler").name
+            self.app = App.from_modules(modules)
+        except BaseException:
+            self.emulator.stop()
+            raise
         journal = DynamoJournal(self.emulator.client("dynamodb"), stack.table_name)
         self.client = Client(
             self.app, journal, LambdaInvoker(self.emulator.client("lambda"), runner)
         )
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client of ``service`` at the emulator's endpoint."""
+        return self.emulator.client(service)
 
     def advance(self, **_: float) -> None:
         raise SteplineError(

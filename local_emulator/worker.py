@@ -62,9 +62,10 @@ def _load_handler(path: str) -> Any:
 def _serve(handler: Any, requests: TextIO, replies: TextIO) -> None:
     name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
-    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    default_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
     for line in requests:
         request = json.loads(line)
+        arn = request.get("invoked_function_arn") or default_arn
         context = WorkerContext(request["request_id"], request["deadline_ms"], name, memory, arn)
         try:
             reply: dict[str, Any] = {"ok": True, "result": handler(request["payload"], context)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local_emulator.dynamodb import serialize_writes
 from sdk import VirtualClock, Workflow
 from sdk.journal import Journal, MemoryJournal
 from sdk.journal.dynamodb import DynamoJournal
@@ -70,10 +72,42 @@ def reset_calls() -> Iterator[None]:
 
 @pytest.fixture
 def dynamodb_client() -> Iterator[Any]:
+    """DynamoDB on moto in this process, conditional writes atomic as on AWS."""
+    serialize_writes()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(**table_definition(TABLE))
         yield client
+
+
+@pytest.fixture
+def moto_race_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make racing DynamoDB requests on moto interleave at their worst point, every time.
+
+    moto reads an item, checks the condition and writes it in separate Python steps,
+    and the GIL seldom switches threads in between, so a race that breaks a
+    non-atomic conditional write shows up once in fifty tries. Here moto yields the
+    GIL (``sleep(0)``, a yield, not a wait) right after it reads an item and right
+    before it applies an update: racing requests all read before any of them writes,
+    unless the requests are serialized (``local_emulator.dynamodb``).
+    """
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    read = Table.get_item
+    validate = UpdateExpressionValidator.validate
+
+    def read_then_yield(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = read(self, *args, **kwargs)
+        time.sleep(0)
+        return item
+
+    def yield_then_validate(self: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0)
+        return validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "get_item", read_then_yield)
+    monkeypatch.setattr(UpdateExpressionValidator, "validate", yield_then_validate)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
