@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from handlers.failures import FailureRecorder
 from handlers.runner import Runner
+from local_emulator.dynamodb import serialize_writes
 from sdk import App, Client, Engine, TerminalError, VirtualClock, WorkflowContext, workflow
 from sdk.client import Invoker
 from sdk.engine import DIED_TYPE
@@ -106,6 +107,7 @@ EXPECTED_STEPS = {
 
 
 def _campaign(seed: int) -> tuple[CampaignReport, DynamoJournal, list[str]]:
+    serialize_writes()  # conditional writes atomic, as on AWS
     clock = VirtualClock()
     CLOCK[:] = [clock]
     dynamodb = boto3.client("dynamodb", region_name="us-east-1", config=client_config())
