@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sdk.aws_timers import TimerRoutes
+
 
 @dataclass(frozen=True)
 class HandlerSettings:
@@ -22,3 +24,21 @@ class HandlerSettings:
             raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
         modules = tuple(m.strip() for m in env["STEPLINE_APP"].split(",") if m.strip())
         return cls(app_modules=modules, table_name=env["STEPLINE_TABLE"])
+
+
+TIMER_VARIABLES = {
+    "queue_url": "STEPLINE_TIMER_QUEUE_URL",
+    "schedule_group": "STEPLINE_SCHEDULE_GROUP",
+    "schedule_prefix": "STEPLINE_SCHEDULE_PREFIX",
+    "runner_arn": "STEPLINE_RUNNER_ARN",
+    "scheduler_role_arn": "STEPLINE_SCHEDULER_ROLE_ARN",
+}
+
+
+def timer_routes_from_environ(environ: Mapping[str, str] | None = None) -> TimerRoutes:
+    """Where the runner sends wake-ups: the ``STEPLINE_*`` variables of ``TIMER_VARIABLES``."""
+    env = os.environ if environ is None else environ
+    missing = [name for name in TIMER_VARIABLES.values() if not env.get(name)]
+    if missing:
+        raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
+    return TimerRoutes(**{field: env[name] for field, name in TIMER_VARIABLES.items()})

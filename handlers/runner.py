@@ -20,14 +20,15 @@ from typing import Any, Protocol
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings
+from handlers.config import HandlerSettings, timer_routes_from_environ
+from sdk import aws_timers
 from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
+from sdk.clock import SystemClock
 from sdk.engine import Engine, Outcome
 from sdk.errors import TransientInfrastructureError
 from sdk.ids import new_token
 from sdk.journal.dynamodb import DynamoJournal, client_config
-from sdk.scheduler_timers import SchedulerTimers
 from sdk.transient import is_transient
 
 logger = Logger(service="stepline-runner")
@@ -105,19 +106,26 @@ class Runner:
 
 
 def build_runner_from_environment() -> Runner:
-    """The runner of a deployed app: boto3 DynamoDB journal, app from ``STEPLINE_APP``."""
+    """The runner of a deployed app: boto3 DynamoDB journal, app from ``STEPLINE_APP``.
+
+    Wake-ups go to the timer queue or the stack's schedule group (``STEPLINE_TIMER_QUEUE_URL``,
+    ``STEPLINE_SCHEDULE_GROUP``, ``STEPLINE_SCHEDULE_PREFIX``, ``STEPLINE_RUNNER_ARN``,
+    ``STEPLINE_SCHEDULER_ROLE_ARN``).
+    """
     settings = HandlerSettings.from_environ()
     journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
     reinvoker = LambdaInvoker(
         boto3.client("lambda", config=client_config()), os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     )
-    timers = SchedulerTimers(
-        boto3.client("scheduler"),
-        runner_arn=os.environ["STEPLINE_RUNNER_ARN"],
-        role_arn=os.environ["STEPLINE_SCHEDULER_ROLE_ARN"],
+    clock = SystemClock()
+    timers = aws_timers.AwsTimers(
+        boto3.client("sqs", config=aws_timers.client_config()),
+        boto3.client("scheduler", config=aws_timers.client_config()),
+        timer_routes_from_environ(),
+        clock,
     )
     engine = Engine(
-        App.from_modules(settings.app_modules), journal, timers=timers, invoker=reinvoker
+        App.from_modules(settings.app_modules), journal, clock, timers=timers, invoker=reinvoker
     )
     return Runner(engine, reinvoker)
 

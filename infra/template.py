@@ -2,8 +2,8 @@
 
 ``build_template(app_modules, app)`` returns the template as a dict; ``to_yaml``
 writes it deterministically (insertion order, long-form intrinsic functions, so
-plain YAML with no custom tags). Later capabilities (timers, events, batches,
-schedules) add their resources here.
+plain YAML with no custom tags). Later capabilities (events, batches, schedules)
+add their resources here.
 """
 
 from __future__ import annotations
@@ -19,8 +19,25 @@ from sdk.journal.schema import table_definition
 RUNTIME = "python3.11"
 RUNNER_TIMEOUT_SECONDS = 900
 ASYNC_RETRY_ATTEMPTS = 2
+WAKEUPS_TIMEOUT_SECONDS = 10
+WAKEUPS_BATCH_SIZE = 10
+# Lambda asks for a visibility timeout of at least the function's timeout; AWS advises 6x.
+TIMER_VISIBILITY_TIMEOUT_SECONDS = 6 * WAKEUPS_TIMEOUT_SECONDS
+TIMER_MAX_RECEIVE_COUNT = 5
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+SWEEP_RATE = "rate(1 minute)"
 
 Template = dict[str, Any]
+
+
+def _schedule_group() -> dict[str, str]:
+    """The stack's schedule group is named after the stack (it holds the wake-up schedules)."""
+    return {"Ref": "AWS::StackName"}
+
+
+def _schedule_prefix() -> dict[str, Any]:
+    """Wake-up schedule names start with the stack's id (its UUID, 36 characters)."""
+    return {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 
 
 def _sub(text: str) -> dict[str, str]:
@@ -71,24 +88,61 @@ def _scheduler_role() -> dict[str, Any]:
     }
 
 
-def _schedule_policy() -> dict[str, Any]:
-    """The runner may create its own wake-up schedules and hand them the scheduler role."""
+def _timer_policy() -> dict[str, Any]:
+    """The runner may queue wake-ups, create its own schedules and hand them the scheduler role.
+
+    Schedules only in the stack's group and only under the stack's prefix; the role only to
+    EventBridge Scheduler.
+    """
     return {
         "Statement": [
             {
                 "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
+            },
+            {
+                "Effect": "Allow",
                 "Action": "scheduler:CreateSchedule",
-                "Resource": _sub(
-                    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
-                    "schedule/default/stepline-*"
-                ),
+                "Resource": {
+                    "Fn::Sub": [
+                        "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+                        "schedule/${Group}/${Prefix}-*",
+                        {"Group": _schedule_group(), "Prefix": _schedule_prefix()},
+                    ]
+                },
             },
             {
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
                 "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+                "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
             },
         ]
+    }
+
+
+def _timer_queues() -> dict[str, Any]:
+    """The timer queue (encrypted, undeliverable wake-ups to a dead-letter queue) and its DLQ."""
+    return {
+        "TimerQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "SqsManagedSseEnabled": True,
+                "VisibilityTimeout": TIMER_VISIBILITY_TIMEOUT_SECONDS,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["TimerDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": TIMER_MAX_RECEIVE_COUNT,
+                },
+            },
+        },
+        "TimerDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "SqsManagedSseEnabled": True,
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+            },
+        },
     }
 
 
@@ -134,7 +188,6 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                         "STEPLINE_BUS": {"Fn::GetAtt": ["EventBus", "Name"]},
                         "STEPLINE_RUNNER_FUNCTION": _sub("${AWS::StackName}-runner"),
                         "STEPLINE_RUNNER_ARN": _function_arn("runner"),
-                        "STEPLINE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "POWERTOOLS_SERVICE_NAME": "stepline",
                     }
                 },
@@ -147,12 +200,25 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                 "Properties": {"Name": _sub("${AWS::StackName}-bus")},
             },
             "SchedulerRole": _scheduler_role(),
+            **_timer_queues(),
+            "ScheduleGroup": {
+                "Type": "AWS::Scheduler::ScheduleGroup",
+                "Properties": {"Name": _schedule_group()},
+            },
             "RunnerFunction": _function(
                 "runner",
                 "handlers.runner.handler",
                 "Runs one invocation of one workflow execution (replays its journal).",
-                [crud, _invoke_policy("runner"), _schedule_policy()],
+                [crud, _invoke_policy("runner"), _timer_policy()],
                 Timeout=RUNNER_TIMEOUT_SECONDS,
+                Environment={
+                    "Variables": {
+                        "STEPLINE_TIMER_QUEUE_URL": {"Ref": "TimerQueue"},
+                        "STEPLINE_SCHEDULE_GROUP": _schedule_group(),
+                        "STEPLINE_SCHEDULE_PREFIX": _schedule_prefix(),
+                        "STEPLINE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+                    }
+                },
                 EventInvokeConfig={
                     "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
                     "DestinationConfig": {
@@ -169,6 +235,40 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                 "Records an execution as failed when its runner invocations are exhausted.",
                 [crud, _invoke_policy("runner")],
             ),
+            "WakeupsFunction": _function(
+                "wakeups",
+                "handlers.wakeups.handler",
+                "Turns due messages of the timer queue into runner invocations.",
+                [_invoke_policy("runner")],
+                Timeout=WAKEUPS_TIMEOUT_SECONDS,
+                Events={
+                    "TimerQueue": {
+                        "Type": "SQS",
+                        "Properties": {
+                            "Queue": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
+                            "BatchSize": WAKEUPS_BATCH_SIZE,
+                            "MaximumBatchingWindowInSeconds": 0,
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        },
+                    }
+                },
+            ),
+            "SweeperFunction": _function(
+                "sweeper",
+                "handlers.sweeper.handler",
+                "Re-drives executions whose lease expired or whose wake-up is overdue.",
+                [crud, _invoke_policy("runner")],
+                Events={
+                    "Sweep": {
+                        "Type": "ScheduleV2",
+                        "Properties": {
+                            "ScheduleExpression": SWEEP_RATE,
+                            "GroupName": {"Ref": "ScheduleGroup"},
+                            "Description": "Re-drive stuck executions.",
+                        },
+                    }
+                },
+            ),
             "ApiFunction": _function(
                 "api",
                 "handlers.api.handler",
@@ -182,6 +282,8 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
             "JournalTableName": {"Value": {"Ref": "JournalTable"}},
             "EventBusName": {"Value": {"Fn::GetAtt": ["EventBus", "Name"]}},
             "RunnerFunctionName": {"Value": {"Ref": "RunnerFunction"}},
+            "TimerQueueUrl": {"Value": {"Ref": "TimerQueue"}},
+            "TimerDeadLetterQueueUrl": {"Value": {"Ref": "TimerDeadLetterQueue"}},
         },
     }
 

@@ -23,7 +23,13 @@ from local_emulator.accounts import drop_account, new_account_id
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
 from local_emulator.lambda_service import LambdaService
-from local_emulator.scheduler import ScheduleDispatcher
+from local_emulator.scheduler import (
+    SWEEPER_HANDLER,
+    RecurringDispatcher,
+    ScheduleDispatcher,
+    recurring_schedules,
+)
+from local_emulator.sqs import QueuePoller, event_source_mappings
 from local_emulator.stack import CODE_BUCKET, Stack, deploy
 from sdk.errors import SteplineError
 
@@ -55,8 +61,10 @@ class Emulator:
         stack_name: str = "stepline",
         workdir: str | None = None,
         account_id: str | None = None,
+        sweep_interval: float | None = None,
     ) -> None:
-        """``account_id``: the moto account of the emulator's resources; a fresh one by default."""
+        """``account_id``: the moto account of the emulator's resources, a fresh one by default;
+        ``sweep_interval`` (seconds) runs the sweeper that often instead of every minute."""
         self.account_id = account_id or new_account_id()
         self._template = template_text
         self._host = host
@@ -67,6 +75,9 @@ class Emulator:
         self._gateway: GatewayServer | None = None
         self._api: HttpApiServer | None = None
         self._scheduler: ScheduleDispatcher | None = None
+        self._sweep_interval = sweep_interval
+        self.queues: QueuePoller | None = None
+        self.recurring: RecurringDispatcher | None = None
         self.lambdas: LambdaService | None = None
         self.stack: Stack | None = None
         self.endpoints: Endpoints | None = None
@@ -111,6 +122,14 @@ class Emulator:
             self._api.start()
             self._scheduler = ScheduleDispatcher(self.client("scheduler"), self.lambdas)
             self._scheduler.start()
+            self.queues = QueuePoller(
+                self.client("sqs"), event_source_mappings(self.stack), self.lambdas
+            )
+            self.queues.start()
+            every = {SWEEPER_HANDLER: self._sweep_interval} if self._sweep_interval else None
+            schedules = recurring_schedules(self.stack, every)
+            self.recurring = RecurringDispatcher(schedules, self.lambdas)
+            self.recurring.start()
         except BaseException:
             self.stop()
             raise
@@ -123,6 +142,10 @@ class Emulator:
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
+        for dispatcher in (self.queues, self.recurring):
+            if dispatcher is not None:
+                dispatcher.stop()
+        self.queues = self.recurring = None
         if self._api is not None:
             self._api.stop()
             self._api = None

@@ -1,9 +1,13 @@
 """Deploying ``template.yaml`` into moto: SAM translation, then CloudFormation.
 
-moto's CloudFormation creates the table, the bus, the roles and the Lambda
-functions (whose code it never runs). The resource types moto does not model,
-function URLs and async-invoke settings, are kept out of what moto receives and
-read by the emulator from the translated template instead.
+moto's CloudFormation creates the table, the bus, the queues, the roles and the
+Lambda functions (whose code it never runs). What moto does not model or must not
+run is kept out of what moto receives and read by the emulator from the translated
+template instead (``Stack.emulated``): function URLs and async-invoke settings;
+event source mappings (moto would invoke the function itself on every SendMessage);
+EventBridge Scheduler groups and schedules (moto's CloudFormation skips them; the
+emulator creates the groups through moto's Scheduler API); and scheduled rules
+(moto never fires them), with the Lambda permissions that name them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,18 @@ from typing import Any
 
 import yaml
 
+from local_emulator.intrinsics import Intrinsics
 from sdk.errors import SteplineError
 
 CODE_BUCKET = "stepline-local-code"
 CODE_KEY = "app.zip"
-EMULATOR_TYPES = ("AWS::Lambda::Url", "AWS::Lambda::EventInvokeConfig")
+EMULATOR_TYPES = (
+    "AWS::Lambda::Url",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::Scheduler::ScheduleGroup",
+    "AWS::Scheduler::Schedule",
+)
 DEFAULT_RETRY_ATTEMPTS = 2
 REGION = "us-east-1"
 
@@ -50,6 +61,22 @@ class Stack:
     table_name: str
     bus_name: str
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
+    emulated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intrinsics: Intrinsics | None = None
+
+    def emulated_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """The kept resources of one type, by logical id, intrinsic functions unresolved."""
+        return {
+            logical: resource
+            for logical, resource in self.emulated.items()
+            if resource["Type"] == resource_type
+        }
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` from the translated template, with its intrinsic functions resolved."""
+        if self.intrinsics is None:
+            raise TemplateError(f"stack {self.name} was not deployed")
+        return self.intrinsics.resolve(value)
 
     def function_by_handler(self, handler: str) -> FunctionConfig:
         for function in self.functions.values():
@@ -82,15 +109,37 @@ def translate(template_text: str, code_bucket: str = CODE_BUCKET) -> dict[str, A
     return translated
 
 
+def _scheduled_rule(resource: dict[str, Any]) -> bool:
+    """An EventBridge rule that fires on a schedule rather than on matching events."""
+    properties = resource.get("Properties", {})
+    return (
+        resource["Type"] == "AWS::Events::Rule"
+        and "ScheduleExpression" in properties
+        and "EventPattern" not in properties
+    )
+
+
+def _names_any(resource: dict[str, Any], logical_ids: dict[str, Any]) -> bool:
+    text = json.dumps(resource)
+    return any(f'"{logical}"' in text for logical in logical_ids)
+
+
 def _split(translated: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(what moto deploys, what the emulator keeps)."""
+    resources: dict[str, Any] = translated["Resources"]
     ours = {
         logical: resource
-        for logical, resource in translated["Resources"].items()
-        if resource["Type"] in EMULATOR_TYPES
+        for logical, resource in resources.items()
+        if resource["Type"] in EMULATOR_TYPES or _scheduled_rule(resource)
+    }
+    # Permissions granting a kept resource the right to invoke: the emulator needs none.
+    dropped = {
+        logical
+        for logical, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Permission" and _names_any(resource, ours)
     }
     theirs = dict(translated)
-    theirs["Resources"] = {k: v for k, v in translated["Resources"].items() if k not in ours}
+    theirs["Resources"] = {k: v for k, v in resources.items() if k not in ours and k not in dropped}
     theirs["Outputs"] = {
         key: output
         for key, output in translated.get("Outputs", {}).items()
@@ -117,7 +166,8 @@ def deploy(
     ``code_bucket`` is created for the (empty) code bundle; bucket names are global
     in moto as on AWS, so emulators sharing a process need one each.
     """
-    moto_part, ours = _split(translate(template_text, code_bucket))
+    translated = translate(template_text, code_bucket)
+    moto_part, ours = _split(translated)
     s3 = clients("s3")
     s3.create_bucket(Bucket=code_bucket)
     archive = io.BytesIO()
@@ -139,12 +189,23 @@ def deploy(
         for r in cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     }
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    intrinsics = Intrinsics(stack["StackId"], translated["Resources"], physical)
+    _create_schedule_groups(clients("scheduler"), ours, intrinsics)
     return Stack(
         name=stack_name,
         table_name=outputs["JournalTableName"],
         bus_name=outputs["EventBusName"],
         functions=_functions(clients("lambda"), ours, physical),
+        emulated=ours,
+        intrinsics=intrinsics,
     )
+
+
+def _create_schedule_groups(scheduler: Any, ours: dict[str, Any], intrinsics: Intrinsics) -> None:
+    """moto's CloudFormation skips schedule groups; its Scheduler API creates them."""
+    for logical, resource in ours.items():
+        if resource["Type"] == "AWS::Scheduler::ScheduleGroup":
+            scheduler.create_schedule_group(Name=intrinsics.ref(logical))
 
 
 def _functions(
@@ -152,6 +213,8 @@ def _functions(
 ) -> dict[str, FunctionConfig]:
     settings: dict[str, dict[str, Any]] = {}
     for resource in ours.values():
+        if resource["Type"] not in ("AWS::Lambda::Url", "AWS::Lambda::EventInvokeConfig"):
+            continue
         props = resource["Properties"]
         name = physical[_target(props.get("FunctionName") or props.get("TargetFunctionArn"))]
         entry = settings.setdefault(name, {})

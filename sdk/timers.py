@@ -1,9 +1,10 @@
 """Wake-ups for suspended executions.
 
 When an invocation suspends on a wait, the engine hands each pending wake-up to a
-``Timers`` service: on AWS an EventBridge Scheduler one-time schedule
-(``sdk.scheduler_timers``); in tests and the in-process fixture ``ManualTimers``,
-fired by moving a virtual clock. Scheduling the same (execution, key) twice is harmless.
+``Timers`` service: on AWS a delayed SQS message or an EventBridge Scheduler one-time
+schedule (``sdk.aws_timers``); in tests and the in-process fixture ``ManualTimers``,
+fired by moving a virtual clock. Scheduling the same (execution, key) twice is harmless:
+at worst the execution is woken twice, and a wake-up finds nothing to do.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A workflow with a short real-time wait, for the emulator's timer test."""
+"""Workflows with real-time waits (short and past 15 minutes) and children, for the emulator."""
 
 from __future__ import annotations
 
@@ -30,3 +30,9 @@ async def family(ctx: WorkflowContext, n: int) -> list[int]:
     one = await ctx.step.invoke_and_wait("one", doubler, n)
     rest = await ctx.step.batch_invoke_and_wait("rest", [(doubler, n + i) for i in (1, 2)])
     return [one, *rest]
+
+
+@workflow(id="long-wait")
+async def long_wait(ctx: WorkflowContext) -> str:
+    await ctx.step.wait_for("nap", minutes=20)
+    return "rested"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,8 @@ from infra.template import synth
 from local_emulator.api_client import ApiClient
 from local_emulator.cli import main
 from local_emulator.emulator import Emulator
+from local_emulator.scheduler.expressions import Rate
+from sdk.aws_timers import wake_up_body
 from sdk.journal.records import EXECUTION_SK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +115,26 @@ def test_the_cli_invokes_and_shows_through_the_emulator(emulator: Emulator) -> N
     assert missing.exit_code == 1 and "no execution 'nope'" in missing.output
 
 
-def test_a_two_second_wait_resumes_between_two_and_three_seconds_later(api: ApiClient) -> None:
+def test_a_two_second_wait_resumes_between_two_and_three_seconds_later(
+    emulator: Emulator, api: ApiClient
+) -> None:
+    assert emulator.queues is not None and emulator.stack is not None
+    [timer_queue] = emulator.queues.mappings
+    assert timer_queue.function == "stepline-wakeups"
+    # The bound is on the timer path: a cold start of the wake-ups function (about 0.6 s
+    # here) would come on top, as on Lambda. A duplicate wake-up of a finished execution
+    # warms it, and changes nothing.
+    finished = api.wait(api.invoke("doubler", 1)["execution_id"], timeout=30)
+    queue_url = emulator.stack.functions["stepline-runner"].environment["STEPLINE_TIMER_QUEUE_URL"]
+    body = wake_up_body(finished["execution_id"], datetime.now(UTC))
+    warmed = emulator.queues.deleted + 1
+    emulator.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+    give_up = time.monotonic() + 30
+    while emulator.queues.deleted < warmed:
+        assert time.monotonic() < give_up, "the wake-up never reached the wake-ups function"
+        time.sleep(0.01)
+    assert api.execution(finished["execution_id"], steps=False)["output"] == 2
+    delivered = emulator.queues.deleted
     started = api.invoke("two-second-wait", None)
     execution = api.wait(started["execution_id"], timeout=30)
     assert execution["status"] == "completed" and execution["output"] == "after"
@@ -122,6 +143,37 @@ def test_a_two_second_wait_resumes_between_two_and_three_seconds_later(api: ApiC
     paused = datetime.fromisoformat(steps["pause"]["started_at"])
     resumed = datetime.fromisoformat(steps["after"]["started_at"])
     assert timedelta(seconds=2) <= resumed - paused < timedelta(seconds=3)
+    assert emulator.queues.deleted > delivered  # woken through the timer queue
+
+
+def test_a_wait_over_fifteen_minutes_is_a_schedule_in_the_stack_group(
+    emulator: Emulator, api: ApiClient
+) -> None:
+    assert emulator.stack is not None
+    runner = emulator.stack.functions["stepline-runner"].environment
+    group, prefix = runner["STEPLINE_SCHEDULE_GROUP"], runner["STEPLINE_SCHEDULE_PREFIX"]
+    assert group == emulator.stack.name
+    execution_id = api.invoke("long-wait", None)["execution_id"]
+    give_up = time.monotonic() + 30
+    while api.execution(execution_id, steps=False)["status"] != "suspended":
+        assert time.monotonic() < give_up, "never reached its wait"
+        time.sleep(0.01)
+    scheduler = emulator.client("scheduler")
+    found = [
+        scheduler.get_schedule(Name=entry["Name"], GroupName=group)
+        for entry in scheduler.list_schedules(GroupName=group)["Schedules"]
+        if entry["Name"].startswith(prefix + "-")
+    ]
+    [schedule] = [s for s in found if execution_id in s["Target"]["Input"]]
+    wake_at = datetime.fromisoformat(json.loads(schedule["Target"]["Input"])["wake_at"])
+    napped = datetime.fromisoformat(api.execution(execution_id)["steps"][0]["started_at"])
+    assert wake_at - napped == timedelta(minutes=20)
+    at = wake_at.replace(microsecond=0) + timedelta(seconds=1 if wake_at.microsecond else 0)
+    assert schedule["ScheduleExpression"] == f"at({at:%Y-%m-%dT%H:%M:%S})"
+    assert schedule["GroupName"] == group and schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["Target"]["Arn"] == runner["STEPLINE_RUNNER_ARN"]
+    assert schedule["Target"]["RoleArn"] == runner["STEPLINE_SCHEDULER_ROLE_ARN"]
+    api.cancel(execution_id)
 
 
 def test_children_in_worker_processes_report_to_their_parent(api: ApiClient) -> None:
@@ -145,3 +197,10 @@ def test_the_cli_cancels_a_waiting_execution(emulator: Emulator, api: ApiClient)
     assert done.exit_code == 0, done.output
     assert done.output.split() == [started["execution_id"], "cancelled"]
     assert api.execution(started["execution_id"])["status"] == "cancelled"
+
+
+def test_the_sweeper_keeps_the_template_rate_by_default(emulator: Emulator) -> None:
+    assert emulator.recurring is not None
+    [sweep] = emulator.recurring.schedules
+    assert sweep.function.endswith(":function:stepline-sweeper")
+    assert sweep.when == Rate(timedelta(minutes=1))
