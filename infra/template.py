@@ -167,8 +167,14 @@ def _function(
     }
 
 
-def build_template(app_modules: Sequence[str], app: App) -> Template:
-    """The SAM template deploying ``app`` (loaded from ``app_modules``)."""
+def build_template(
+    app_modules: Sequence[str], app: App, *, runner_timeout: int = RUNNER_TIMEOUT_SECONDS
+) -> Template:
+    """The SAM template deploying ``app`` (loaded from ``app_modules``).
+
+    ``runner_timeout`` (seconds) is the runner's Lambda timeout, and so the longest a dead
+    invocation's lease holds an execution before the sweeper re-drives it.
+    """
     crud = {"DynamoDBCrudPolicy": {"TableName": {"Ref": "JournalTable"}}}
     workflows = ", ".join(wf.id for wf in app)
     return {
@@ -210,7 +216,7 @@ def build_template(app_modules: Sequence[str], app: App) -> Template:
                 "handlers.runner.handler",
                 "Runs one invocation of one workflow execution (replays its journal).",
                 [crud, _invoke_policy("runner"), _timer_policy()],
-                Timeout=RUNNER_TIMEOUT_SECONDS,
+                Timeout=runner_timeout,
                 Environment={
                     "Variables": {
                         "STEPLINE_TIMER_QUEUE_URL": {"Ref": "TimerQueue"},
@@ -295,6 +301,7 @@ def to_yaml(template: Template) -> str:
     return header + body
 
 
-def synth(app_modules: Sequence[str]) -> str:
+def synth(app_modules: Sequence[str], *, runner_timeout: int = RUNNER_TIMEOUT_SECONDS) -> str:
     """The template of the app made of ``app_modules``, as YAML."""
-    return to_yaml(build_template(app_modules, App.from_modules(app_modules)))
+    app = App.from_modules(app_modules)
+    return to_yaml(build_template(app_modules, app, runner_timeout=runner_timeout))

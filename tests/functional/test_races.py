@@ -184,6 +184,7 @@ def moto_endpoint() -> Iterator[str]:
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     client.create_table(**table_definition(TABLE))
     yield endpoint
+    client.delete_table(TableName=TABLE)  # moto's state outlives the server in this process
     server.stop()
 
 

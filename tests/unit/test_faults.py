@@ -320,6 +320,10 @@ def http_dynamodb() -> Iterator[Any]:
     )
     client.create_table(**table_definition(TABLE))
     yield client
+    # moto's state outlives the server in this process; a fresh client meets no injector
+    endpoint = f"http://{host}:{port}"
+    cleanup = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    cleanup.delete_table(TableName=TABLE)
     server.stop()
 
 
