@@ -112,19 +112,35 @@ class Engine:
         execution = self._acquire(execution_id, owner, now, expires_at)
         if isinstance(execution, Outcome):
             return execution
+        try:
+            return self._prepare(execution, owner, deadline)
+        except LeaseLost as lost:
+            return Outcome(execution_id, "lease_lost", str(lost))
+        except BaseException:  # e.g. a throttled load: give the lease back for the retry
+            self._release(execution_id, owner)
+            raise
+
+    def _prepare(
+        self, execution: ExecutionRecord, owner: str, deadline: datetime | None
+    ) -> Invocation:
+        """Count a dead predecessor, load the journal: the invocation, ready to run."""
+        execution_id = execution.execution_id
         previous = execution.previous_owner
         if previous is not None and previous != owner:  # its holder died without releasing
             dead = execution.dead_invocations + 1
-            try:
-                self.journal.note_dead_invocations(execution_id, owner=owner, count=dead)
-            except LeaseLost as lost:
-                return Outcome(execution_id, "lease_lost", str(lost))
+            self.journal.note_dead_invocations(execution_id, owner=owner, count=dead)
             execution = execution.evolve(dead_invocations=dead)
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
         stop_at = None if deadline is None else deadline - self.deadline_margin
         return Invocation(self, self._state(execution, steps, owner, stop_at))
+
+    def _release(self, execution_id: str, owner: str) -> None:
+        try:
+            self.journal.release_lease(execution_id, owner=owner)
+        except Exception:
+            pass  # best effort: the lease expires by itself at the invocation's deadline
 
     def _acquire(
         self, execution_id: str, owner: str, now: datetime, expires_at: datetime
@@ -136,7 +152,10 @@ class Engine:
                 )
             except LeaseBusyError as busy:
                 woken = self.journal.wake(execution_id)
-                if not woken.needs_invocation:  # its holder sees the wake-up and replays
+                # Its holder sees the wake-up and replays, unless it let go meanwhile: then
+                # this invocation (a timer's, say) runs it itself.
+                let_go = woken.lease_owner is None and not woken.status.finished
+                if not (let_go or woken.needs_invocation):
                     return Outcome(execution_id, "skipped", f"{busy}; wake-up recorded")
             except ExecutionNotRunnableError as exc:
                 return Outcome(execution_id, "skipped", str(exc))
@@ -208,10 +227,12 @@ class Invocation:
         state = self.state
         try:
             return await self._complete()
-        except Cancelled as cancelled:
-            return self._cancel(str(cancelled))
-        except Suspend as suspend:
-            return self._suspend(suspend)
+        except (Suspend, Cancelled) as caught:
+            signal = state.halted_by or caught  # the first signal, whatever user code did
+            await state.settle()  # in-flight steps finish and are recorded first
+            if isinstance(signal, Cancelled):
+                return self._cancel(str(signal))
+            return self._suspend(signal)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
         except InfrastructureFailure as unavailable:
@@ -227,17 +248,32 @@ class Invocation:
             raise
 
     async def _complete(self) -> Outcome:
-        """Run the workflow to its end and record the outcome (signals propagate)."""
-        if self.state.execution.dead_invocations >= MAX_DEAD_INVOCATIONS:
+        """Run the workflow to its end and record the outcome (signals propagate).
+
+        A run the engine halted (to suspend, or cancelled) ends that way however the
+        workflow code ended: catching the signal, ``gather(return_exceptions=True)`` or a
+        ``finally`` cannot turn it into a completion or a failure.
+        """
+        state = self.state
+        if state.execution.dead_invocations >= MAX_DEAD_INVOCATIONS:
             return self._finish(ExecutionStatus.FAILED, error=self._died())
         try:
             result = await self._call_workflow()
             output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
         except Exception as exc:  # the workflow's own error (signals are BaseExceptions)
+            self._raise_if_halted()
+            await state.settle()
             return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
+        self._raise_if_halted()
+        await state.settle()
         return self._finish(
             ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
         )
+
+    def _raise_if_halted(self) -> None:
+        signal = self.state.halted_by
+        if signal is not None:
+            raise signal
 
     def _died(self) -> ErrorInfo:
         count = self.state.execution.dead_invocations
@@ -298,7 +334,7 @@ class Invocation:
 
     async def _call_workflow(self) -> Any:
         if self.state.execution.cancel_requested:
-            raise Cancelled(f"execution {self.state.execution_id!r} was cancelled")
+            self.state.halt(Cancelled(f"execution {self.state.execution_id!r} was cancelled"))
         workflow = self._engine.app.get(self._workflow_id)
         payload = workflow.decode_input(self.state.execution.input)
         return await workflow(WorkflowContext.for_state(self.state), payload)
@@ -332,7 +368,4 @@ class Invocation:
         return Outcome(outcome.execution_id, outcome.status, reason)
 
     def _release(self) -> None:
-        try:
-            self.state.journal.release_lease(self.state.execution_id, owner=self.state.owner)
-        except Exception:
-            pass  # best effort: the lease expires by itself at the invocation's deadline
+        self._engine._release(self.state.execution_id, self.state.owner)

@@ -35,6 +35,13 @@ class InfrastructureFailure(BaseException):  # noqa: N818 - a control-flow signa
     """
 
 
+def _again(signal: Suspend | Cancelled) -> Suspend | Cancelled:
+    """A fresh copy of a halting signal, to raise in another branch."""
+    if isinstance(signal, Suspend):
+        return Suspend(signal.reason, reinvoke=signal.reinvoke)
+    return Cancelled(*signal.args)
+
+
 @dataclass
 class ExecutionState:
     journal: Journal
@@ -55,6 +62,7 @@ class ExecutionState:
     # outstanding child reports of each branch waiting on children
     child_waits: list[int] = field(default_factory=list)
     suspending: bool = False
+    halted_by: Suspend | Cancelled | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -67,7 +75,14 @@ class ExecutionState:
         return self.clock.now()
 
     def begin(self, call: StepCall) -> StepRecord | None:
-        """Claim ``call.key`` and return its record to replay, or ``None`` to run it."""
+        """Claim ``call.key`` and return its record to replay, or ``None`` to run it.
+
+        Once the run is halted (it suspends, or is cancelled) no operation gets this far:
+        the halting signal is raised again, so nothing starts and nothing is written,
+        whatever the workflow does with the signal.
+        """
+        if self.halted_by is not None:
+            raise _again(self.halted_by)
         record = decide(call, self.steps.get(call.key), self.used_keys.keys())
         self.used_keys[call.key] = len(self.used_keys)
         self.progress += 1
@@ -83,6 +98,20 @@ class ExecutionState:
         self.in_flight -= 1
         self.progress += 1
         self.changed.set()
+
+    def halt(self, signal: Suspend | Cancelled) -> NoReturn:
+        """Stop the run here: from now on no step starts and nothing is written for the
+        workflow but its suspension or cancellation (the first signal wins)."""
+        if self.halted_by is None:
+            self.halted_by = signal
+        self.suspending = True
+        raise signal
+
+    async def settle(self) -> None:
+        """Wait until no operation is executing (in-flight steps finish and are recorded)."""
+        while self.in_flight > 0:
+            self.changed.clear()
+            await self.changed.wait()
 
     @contextmanager
     def infrastructure(self, what: str) -> Iterator[None]:
@@ -120,8 +149,7 @@ class ExecutionState:
                 self.changed.clear()
                 await self.changed.wait()
         if not self.suspending:
-            self.suspending = True
-            raise Suspend(f"waiting on {', '.join(sorted(self.blocked))}")
+            self.halt(Suspend(f"waiting on {', '.join(sorted(self.blocked))}"))
         await asyncio.get_running_loop().create_future()  # parked for good
         raise AssertionError("a parked branch never resumes")
 
@@ -147,7 +175,7 @@ class ExecutionState:
         # At least one new step per invocation, however little time it was given, so a
         # runner whose timeout is shorter than the margin still makes progress.
         if self.deadline is not None and now >= self.deadline and self.new_steps > 0:
-            raise Suspend("time limit: continuing in a new invocation", reinvoke=True)
+            self.halt(Suspend("time limit: continuing in a new invocation", reinvoke=True))
         self.new_steps += 1
         if self.cancel_checked_at is None:
             self.cancel_checked_at = now
@@ -164,9 +192,9 @@ class ExecutionState:
         with self.infrastructure("cannot check for a cancellation request"):
             current = self.journal.get_execution(self.execution_id)
         if current.cancel_requested:
-            raise Cancelled(f"execution {self.execution_id!r} was cancelled")
+            self.halt(Cancelled(f"execution {self.execution_id!r} was cancelled"))
 
     def after_new_step(self) -> None:
         """Called after a step ran for the first time: the always-replay mode stops here."""
         if self.always_replay:
-            raise Suspend("always-replay: suspend after every new step", reinvoke=True)
+            self.halt(Suspend("always-replay: suspend after every new step", reinvoke=True))

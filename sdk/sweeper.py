@@ -12,13 +12,15 @@ died ``MAX_DEAD_INVOCATIONS`` times, fails the execution with the reason.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
 from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord
 
 if TYPE_CHECKING:
     from sdk.client import Invoker
@@ -28,6 +30,7 @@ TIMER_GRACE = timedelta(minutes=1)  # a timer not delivered by then: re-drive
 REPORT_GRACE = timedelta(seconds=30)  # a finished child's report not delivered by then
 SWEEP_RETRY = timedelta(minutes=2)  # after a re-drive, look again this much later
 MAX_DEAD_INVOCATIONS = 3
+logger = logging.getLogger("stepline.sweeper")
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,10 @@ class SweepReport:
 
     delivered: int = 0
     redriven: int = 0
+    errors: int = 0  # executions left for the next sweep after an AWS error
 
     def to_dict(self) -> dict[str, int]:
-        return {"delivered": self.delivered, "redriven": self.redriven}
+        return {"delivered": self.delivered, "redriven": self.redriven, "errors": self.errors}
 
 
 class Sweeper:
@@ -54,21 +58,31 @@ class Sweeper:
 
     def sweep(self, *, max_pages: int = 10) -> SweepReport:
         """Deliver the pending outcomes and re-drive the rest; one page at a time."""
-        delivered = redriven = 0
+        counts = {"delivered": 0, "redriven": 0, "errors": 0}
         now = self.clock.now()
         for _ in range(max_pages):
             due = self.journal.list_due(now, limit=self.page)
             for record in due:
-                if record.status.finished:
-                    deliver_outcome(self.journal, self.invoker, record)
-                    delivered += 1
-                    continue
-                # Move it on first, so the next sweep does not re-drive it again at once;
-                # the runner's lease (or its suspension) sets its next due time itself.
-                later = now + SWEEP_RETRY
-                if self.journal.set_due(record.execution_id, due_at=later, expected=record.due_at):
-                    self.invoker.invoke_async(record.execution_id)
-                    redriven += 1
+                try:
+                    done = self._help(record, now)
+                except Exception:  # one execution's trouble never blocks the others
+                    logger.exception("sweep of %s failed", record.execution_id)
+                    done = "errors"
+                if done is not None:
+                    counts[done] += 1
             if len(due) < self.page:
                 break
-        return SweepReport(delivered, redriven)
+        return SweepReport(**counts)
+
+    def _help(self, record: ExecutionRecord, now: datetime) -> str | None:
+        """Deliver or re-drive one execution; what was done, if anything."""
+        if record.status.finished:
+            deliver_outcome(self.journal, self.invoker, record)
+            return "delivered"
+        # Move it on first, so the next sweep does not re-drive it again at once; the
+        # runner's lease (or its suspension) sets its next due time itself.
+        later = now + SWEEP_RETRY
+        if self.journal.set_due(record.execution_id, due_at=later, expected=record.due_at):
+            self.invoker.invoke_async(record.execution_id)
+            return "redriven"
+        return None  # it moved on meanwhile

@@ -31,6 +31,7 @@ from sdk.journal.leases import (
 from sdk.journal.records import (
     DUE,
     EXECUTION_SK,
+    LEASE_SWEEP_SLACK,
     STEP_PREFIX,
     ExecutionRecord,
     ExecutionStatus,
@@ -156,7 +157,10 @@ class DynamoJournal:
                     "attempt = attempt + :one, version = version + :one, "
                     "prev_owner = if_not_exists(lease_owner, :nobody), "
                     "lease_owner = :owner, lease_expires = :expires, "
-                    "sweep = :due, due_at = :expires_iso"
+                    "sweep = :due, due_at = :expires_iso, "
+                    # items written before wake-ups were counted lack the counter
+                    "wakeups = if_not_exists(wakeups, :zero), "
+                    "wake_need = if_not_exists(wake_need, :one)"
                 ),
                 ConditionExpression=(
                     "attribute_exists(pk) AND #st IN (:pending, :running, :suspended) AND "
@@ -173,9 +177,10 @@ class DynamoJournal:
                     ":one": {"N": "1"},
                     ":owner": {"S": owner},
                     ":nobody": {"S": ""},
+                    ":zero": {"N": "0"},
                     ":expires": {"N": str(epoch_ms(expires_at))},
                     ":due": {"S": DUE},
-                    ":expires_iso": {"S": iso(expires_at)},
+                    ":expires_iso": {"S": iso(expires_at + LEASE_SWEEP_SLACK)},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -344,10 +349,10 @@ class DynamoJournal:
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise
-            self._explain_refusal(execution_id, owner, values["status"]["S"], exc)
+            self._explain_refusal(execution_id, owner, values["status"]["S"], seen, exc)
 
     def _explain_refusal(
-        self, execution_id: str, owner: str, status: str, exc: ClientError
+        self, execution_id: str, owner: str, status: str, seen: int | None, exc: ClientError
     ) -> None:
         """Why a leased write was refused: return if it was our own, already applied."""
         current = self.get_execution(execution_id)
@@ -357,7 +362,9 @@ class DynamoJournal:
             raise LeaseLost(lease_lost_message(execution_id, owner)) from exc
         if current.cancel_requested:
             raise Cancelled(f"execution {execution_id!r} was cancelled") from exc
-        raise WokenUp(woken_message(execution_id), current.wakeups) from exc
+        if seen is not None and current.wakeups != seen:
+            raise WokenUp(woken_message(execution_id), current.wakeups) from exc
+        raise exc  # nothing explains it: fail the invocation rather than guess
 
     def fail_execution(
         self, execution_id: str, *, error: ErrorInfo, now: datetime

@@ -27,8 +27,8 @@ def check_runnable(
     """Raise ``ExecutionNotRunnableError`` unless invocation ``owner`` may take ``current``.
 
     A lease is free when nobody holds it, when it has expired, or when ``owner`` itself
-    holds it: Lambda retries an event with the same request id, and only after the
-    attempt before it has ended, so a retry may take over its dead predecessor's lease.
+    holds it (a retried request whose first attempt was applied: owners name one
+    invocation attempt each, so no other invocation ever shares one).
     """
     if current is None:
         raise ExecutionNotRunnableError(f"no execution {execution_id!r}")

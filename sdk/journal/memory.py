@@ -18,7 +18,13 @@ from sdk.journal.leases import (
     lease_lost_message,
     woken_message,
 )
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, epoch_ms
+from sdk.journal.records import (
+    LEASE_SWEEP_SLACK,
+    ExecutionRecord,
+    ExecutionStatus,
+    StepRecord,
+    epoch_ms,
+)
 
 
 class MemoryJournal:
@@ -107,7 +113,7 @@ class MemoryJournal:
                 lease_owner=owner,
                 lease_expires_ms=epoch_ms(expires_at),
                 version=current.version + 1,
-                due_at=expires_at,
+                due_at=expires_at + LEASE_SWEEP_SLACK,
                 previous_owner=current.lease_owner,
             )
             self._executions[execution_id] = taken

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sdk.failures import ErrorInfo
@@ -18,6 +18,8 @@ from sdk.failures import ErrorInfo
 EXECUTION_SK = "#execution"
 STEP_PREFIX = "step#"
 DUE = "due"  # the one partition of the sparse by-due index
+# A leased execution is due for the sweeper this long after its lease expires.
+LEASE_SWEEP_SLACK = timedelta(seconds=1)
 MAX_KEY_BYTES = 900
 
 Item = dict[str, Any]
