@@ -8,6 +8,7 @@ invocation, never the workflow.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -300,3 +301,40 @@ def test_a_timer_firing_early_leaves_the_wait_to_its_own_time(harness: Build) ->
     assert [t.execution_id for t in h.timers.pending()] == [handle.id]  # still set
     h.advance(minutes=30)
     assert handle.result(timeout=5) == 9
+
+
+def slow_step(name: str) -> str:
+    CALLS[name] += 1
+    CLOCKS[0].advance(seconds=2)  # two seconds of (virtual) work: a cancel check is due
+    return name
+
+
+CLOCKS: list[Any] = []
+
+
+@workflow(id="slow-pair")
+async def slow_pair(ctx: WorkflowContext) -> list[str]:
+    return [await ctx.step.run(f"slow-{i}", slow_step, f"slow-{i}") for i in range(3)]
+
+
+def test_a_throttled_cancel_check_fails_the_invocation_not_the_workflow(
+    dynamodb_client: Any, clock: Any
+) -> None:
+    from sdk.journal.dynamodb import DynamoJournal
+    from tests.faults import FaultInjector, FaultKind, skip_backoff
+    from tests.support import TABLE
+
+    CLOCKS[:] = [clock]
+    h = Harness.build(DynamoJournal(dynamodb_client, TABLE), clock, [slow_pair])
+    handle = Client(h.app, h.journal, QueueInvoker(), clock=h.clock).invoke(slow_pair)
+    throttled = FaultInjector(random.Random(1), 1.0, [FaultKind.THROTTLE], operations={"GetItem"})
+    runner = Runner(h.engine)
+    throttled.attach(dynamodb_client)
+    with skip_backoff(), pytest.raises(TransientInfrastructureError, match="Throttl|Throughput"):
+        runner({"execution_id": handle.id}, FakeLambdaContext())
+    throttled.detach(dynamodb_client)
+    after = h.client.get_execution(handle.id)
+    assert (after.status, after.lease_owner) == (ExecutionStatus.RUNNING, None)
+    assert throttled.by_kind()[FaultKind.THROTTLE] > 1  # botocore retried before giving up
+    assert runner({"execution_id": handle.id}, FakeLambdaContext())["status"] == "completed"
+    assert CALLS == {"slow-0": 1, "slow-1": 1, "slow-2": 1}
