@@ -58,6 +58,7 @@ class Environment:
             text=True,
         )
         self.invocations = 0
+        self.current: Any = None  # the payload of the invocation in flight, if any
         self._ready = False
 
     @property
@@ -94,7 +95,11 @@ class Environment:
         except (BrokenPipeError, OSError):
             return self._crashed("Runtime.ExitError", "the environment was gone")
         self.invocations += 1
-        line = self._read_line(started + timeout)
+        self.current = payload
+        try:
+            line = self._read_line(started + timeout)
+        finally:
+            self.current = None
         if line is None:
             self.kill()
             message = f"Task timed out after {timeout} s"
@@ -141,6 +146,11 @@ class EnvironmentPool:
                     self.cold_starts += 1
                     return env
                 self._available.wait()
+
+    def busy(self) -> list[Environment]:
+        """The live environments running an invocation right now."""
+        with self._available:
+            return [env for env in self._all if env.alive and env.current is not None]
 
     def release(self, env: Environment) -> None:
         with self._available:
