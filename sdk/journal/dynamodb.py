@@ -157,10 +157,7 @@ class DynamoJournal:
                     "attempt = attempt + :one, version = version + :one, "
                     "prev_owner = if_not_exists(lease_owner, :nobody), "
                     "lease_owner = :owner, lease_expires = :expires, "
-                    "sweep = :due, due_at = :expires_iso, "
-                    # items written before wake-ups were counted lack the counter
-                    "wakeups = if_not_exists(wakeups, :zero), "
-                    "wake_need = if_not_exists(wake_need, :one)"
+                    "sweep = :due, due_at = :expires_iso"
                 ),
                 ConditionExpression=(
                     "attribute_exists(pk) AND #st IN (:pending, :running, :suspended) AND "
@@ -177,7 +174,6 @@ class DynamoJournal:
                     ":one": {"N": "1"},
                     ":owner": {"S": owner},
                     ":nobody": {"S": ""},
-                    ":zero": {"N": "0"},
                     ":expires": {"N": str(epoch_ms(expires_at))},
                     ":due": {"S": DUE},
                     ":expires_iso": {"S": iso(expires_at + LEASE_SWEEP_SLACK)},
@@ -316,17 +312,22 @@ class DynamoJournal:
         ``output``) are reserved.
         """
         if due_at is not None:
-            values = {**values, "sweep": {"S": DUE}, "due_at": {"S": iso(due_at)}}
+            values = {**values, "due_at": {"S": iso(due_at)}}
         present = [name for name, value in values.items() if value is not None]
         sets = [f"#{name} = :{name}" for name in present]
         names = {f"#{name}": name for name in present}
         condition = "lease_owner = :owner"
         extra: dict[str, Any] = {}
         if seen is not None:
-            condition += " AND attribute_not_exists(#cancel) AND wakeups = :seen"
+            # (an item written before wake-ups were counted has no counter: none arrived)
+            woken = "wakeups = :seen"
+            if not seen:
+                woken = f"(attribute_not_exists(wakeups) OR {woken})"
+            condition += f" AND attribute_not_exists(#cancel) AND {woken}"
             names["#cancel"] = "cancel"
             extra[":seen"] = {"N": str(seen)}
-        removed = "lease_owner, lease_expires" + ("" if due_at is not None else ", sweep, due_at")
+        # ``sweep`` stays: without ``due_at`` the item is out of the sparse by-due index.
+        removed = "lease_owner, lease_expires" + ("" if due_at is not None else ", due_at")
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -488,7 +489,7 @@ class DynamoJournal:
             condition = "due_at = :expected"
             values[":expected"] = {"S": iso(expected)}
         if due_at is None:
-            update = "REMOVE sweep, due_at"
+            update = "REMOVE due_at"
         else:
             update = "SET sweep = :due, due_at = :due_at"
             values.update({":due": {"S": DUE}, ":due_at": {"S": iso(due_at)}})

@@ -223,7 +223,7 @@ class ExecutionRecord:
                 "parent_pos": _n(self.parent_step_position),
                 "wakeups": {"N": str(self.wakeups)},
                 "wake_need": {"N": str(self.wake_need)},
-                "sweep": None if self.due_at is None else {"S": DUE},
+                "sweep": {"S": DUE},  # in the by-due index whenever due_at is set
                 "due_at": _s(None if self.due_at is None else iso(self.due_at)),
                 "dead": _n(self.dead_invocations or None),
                 "closed_by": _s(self.closed_by),
