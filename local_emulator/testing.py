@@ -49,7 +49,7 @@ class _Base:
     def steps(self, execution_id: str) -> list[StepRecord]:
         """The recorded steps of an execution, in the order the workflow called them."""
         steps = self.client.journal.load_steps(execution_id).values()
-        return sorted(steps, key=lambda s: (s.position, s.key))
+        return sorted((s for s in steps if not s.bookkeeping), key=lambda s: (s.position, s.key))
 
 
 class InProcessStepline(_Base):

@@ -64,6 +64,8 @@ def execution_view(
         "error": None if record.error is None else record.error.to_dict(),
     }
     if steps is not None:
-        ordered = sorted(steps, key=lambda s: (s.position, s.key))
+        ordered = sorted(
+            (s for s in steps if not s.bookkeeping), key=lambda s: (s.position, s.key)
+        )
         view["steps"] = [step_view(step) for step in ordered]
     return view

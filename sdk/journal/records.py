@@ -44,6 +44,10 @@ _FINISHED = frozenset(
 RUNNABLE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.SUSPENDED)
 
 
+# Records the engine writes for itself: "the child of this invoke_and_wait was started".
+BOOKKEEPING_STEP_TYPES = frozenset({"invoke_and_wait_started"})
+
+
 class StepStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
@@ -100,6 +104,11 @@ class StepRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     position: int = 0  # the order in which the workflow called its steps
+
+    @property
+    def bookkeeping(self) -> bool:
+        """A record the engine keeps for itself (not a step the workflow called)."""
+        return self.step_type in BOOKKEEPING_STEP_TYPES
 
     def to_item(self, execution_id: str) -> Item:
         return _compact(

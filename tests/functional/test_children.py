@@ -151,3 +151,25 @@ def test_a_grandchild_carries_the_root_id(harness: Build) -> None:
     result = h.client.invoke(grandparent).result(timeout=5)
     assert result["child"]["root"] == result["grandparent"]
     assert result["child"]["parent"] == result["me"] != result["grandparent"]
+
+
+@workflow(id="child-pipeline")
+async def child_pipeline(ctx: WorkflowContext, n: int) -> int:
+    return int(await ctx.step.run("enrich", effect, "enrich", n + 1))
+
+
+@workflow(id="data-pipeline")
+async def data_pipeline(ctx: WorkflowContext, n: int) -> int:
+    extracted = await ctx.step.run("extract", effect, "extract", n)
+    transformed = await ctx.step.run("transform", effect, "transform", extracted * 2)
+    enriched = await ctx.step.invoke_and_wait("child_pipeline", child_pipeline, transformed)
+    return int(await ctx.step.run("load", effect, "load", enriched))
+
+
+def test_a_waited_child_s_step_keeps_the_place_where_the_parent_called_it(harness: Build) -> None:
+    h = harness(data_pipeline, child_pipeline)
+    handle = h.client.invoke(data_pipeline, 1)
+    assert handle.result(timeout=5) == 3
+    recorded = [s for s in h.steps(handle.id).values() if not s.bookkeeping]
+    ordered = sorted(recorded, key=lambda s: (s.position, s.key))
+    assert [s.key for s in ordered] == ["extract", "transform", "child_pipeline", "load"]
