@@ -5,6 +5,7 @@
     GET  /executions?workflow_id=&status=   executions, newest first
     GET  /executions/{id}[?steps=false]     one execution with its steps (or without)
     POST /executions/{id}/cancel            cancel it and its children
+    POST /executions/{id}/resume            run a parked execution again (after a fix)
 
 Bad input is a 400 with a message, unknown ids a 404; never a 500 for bad input.
 """
@@ -25,6 +26,7 @@ from sdk.client import Client, ExecutionHandle, LambdaInvoker
 from sdk.errors import (
     ExecutionConflictError,
     ExecutionNotFoundError,
+    ExecutionNotRunnableError,
     InvalidPayloadError,
     SerializationError,
     SteplineError,
@@ -115,6 +117,10 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     def cancel(execution_id: str) -> dict[str, Any]:
         return execution_view(client.cancel(execution_id))
 
+    @api.post("/executions/<execution_id>/resume")
+    def resume(execution_id: str) -> dict[str, Any]:
+        return execution_view(client.resume(execution_id))
+
     @api.get("/executions/<execution_id>")
     def get_execution(execution_id: str) -> dict[str, Any]:
         record = client.get_execution(execution_id)
@@ -126,7 +132,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     # Registered by call: Powertools' decorator is untyped. Lookup follows the MRO, so
     # the SteplineError entry answers for every domain error not listed before it.
     api.exception_handler([WorkflowNotFoundError, ExecutionNotFoundError])(_not_found)
-    api.exception_handler(ExecutionConflictError)(_conflict)
+    api.exception_handler([ExecutionConflictError, ExecutionNotRunnableError])(_conflict)
     api.exception_handler([InvalidPayloadError, SerializationError, SteplineError])(_bad_request)
     return api
 

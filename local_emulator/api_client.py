@@ -74,7 +74,13 @@ class ApiClient:
         return result
 
     def cancel(self, execution_id: str) -> dict[str, Any]:
-        path = f"/executions/{urllib.parse.quote(execution_id, safe='')}/cancel"
+        return self._act(execution_id, "cancel")
+
+    def resume(self, execution_id: str) -> dict[str, Any]:
+        return self._act(execution_id, "resume")
+
+    def _act(self, execution_id: str, action: str) -> dict[str, Any]:
+        path = f"/executions/{urllib.parse.quote(execution_id, safe='')}/{action}"
         result: dict[str, Any] = self._call("POST", path, {})
         return result
 

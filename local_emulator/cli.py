@@ -230,6 +230,19 @@ def cancel(execution_id: str, endpoint: str, as_json: bool) -> None:
 @click.argument("execution_id")
 @endpoint_option
 @json_option
+def resume(execution_id: str, endpoint: str, as_json: bool) -> None:
+    """Run the parked EXECUTION_ID again, once the code that parked it is fixed."""
+    with errors_as_exits():
+        execution = _api(endpoint).resume(execution_id)
+    if as_json:
+        return _print_json(execution)
+    click.echo(f"{execution['execution_id']} {execution['status']}")
+
+
+@main.command()
+@click.argument("execution_id")
+@endpoint_option
+@json_option
 def show(execution_id: str, endpoint: str, as_json: bool) -> None:
     """Show an execution: status, steps with timings, output or error."""
     with errors_as_exits():

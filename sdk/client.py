@@ -20,7 +20,12 @@ from sdk import serde
 from sdk.app import App
 from sdk.cancellation import cancel_tree
 from sdk.clock import Clock, SystemClock
-from sdk.errors import ExecutionCancelledError, ResultTimeoutError, SteplineError
+from sdk.errors import (
+    ExecutionCancelledError,
+    ExecutionParkedError,
+    ResultTimeoutError,
+    SteplineError,
+)
 from sdk.ids import new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
@@ -122,6 +127,10 @@ class ExecutionHandle(Generic[R]):
         """Cancel this execution and its children (see ``Client.cancel``)."""
         return self.client.cancel(self.id)
 
+    def resume(self) -> ExecutionRecord:
+        """Run this parked execution again (see ``Client.resume``)."""
+        return self.client.resume(self.id)
+
     def result(self, timeout: float | None = None) -> R:
         """Wait for the execution to finish and return its output.
 
@@ -201,6 +210,16 @@ class Client:
         """
         return cancel_tree(self.journal, execution_id, self.clock.now(), self.invoker)
 
+    def resume(self, execution_id: str) -> ExecutionRecord:
+        """Run a parked execution again, after the deployment that parked it was fixed.
+
+        Returns the record as resumed. Raises ``ExecutionNotRunnableError`` if it is not
+        parked, ``ExecutionNotFoundError`` for an unknown id.
+        """
+        record = self.journal.resume_execution(execution_id, now=self.clock.now())
+        self.invoker.invoke_async(execution_id)
+        return record
+
     def handle(self, execution_id: str) -> ExecutionHandle[Any]:
         """A handle on an existing execution."""
         return ExecutionHandle(self, execution_id, self.get_execution(execution_id).workflow_id)
@@ -228,12 +247,12 @@ class Client:
         return self.journal.list_executions(workflow_id=workflow_id, status=wanted, limit=limit)
 
     def wait(self, execution_id: str, *, timeout: float | None = None) -> ExecutionRecord:
-        """Poll until the execution is finished; returns its record."""
+        """Poll until the execution is finished (or parked); returns its record."""
         give_up = None if timeout is None else time.monotonic() + timeout
         interval = 0.005
         while True:
             record = self.get_execution(execution_id)
-            if record.status.finished:
+            if record.status.finished or record.status is ExecutionStatus.PARKED:
                 return record
             if give_up is not None and time.monotonic() >= give_up:
                 raise ResultTimeoutError(
@@ -248,6 +267,12 @@ class Client:
             raise record.error.rebuild()
         if record.status is ExecutionStatus.CANCELLED:
             raise ExecutionCancelledError(f"execution {record.execution_id!r} was cancelled")
+        if record.status is ExecutionStatus.PARKED:
+            reason = "" if record.error is None else f" ({record.error.message})"
+            raise ExecutionParkedError(
+                f"execution {record.execution_id!r} is parked{reason}: deploy a fix, then "
+                "resume it (client.resume, stepline resume)"
+            )
         if record.status is not ExecutionStatus.COMPLETED:
             raise SteplineError(f"execution {record.execution_id!r} is {record.status.value}")
         annotation = None

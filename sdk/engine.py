@@ -22,11 +22,14 @@ from sdk.delivery import deliver_outcome
 from sdk.errors import (
     Cancelled,
     ExecutionNotRunnableError,
+    InvalidPayloadError,
     LeaseBusyError,
     LeaseLost,
+    Park,
     SteplineError,
     Suspend,
     WokenUp,
+    WorkflowNotFoundError,
 )
 from sdk.execution import ExecutionState, InfrastructureFailure
 from sdk.failures import ErrorInfo
@@ -227,11 +230,13 @@ class Invocation:
         state = self.state
         try:
             return await self._complete()
-        except (Suspend, Cancelled) as caught:
+        except (Suspend, Cancelled, Park) as caught:
             signal = state.halted_by or caught  # the first signal, whatever user code did
             await state.settle()  # in-flight steps finish and are recorded first
             if isinstance(signal, Cancelled):
                 return self._cancel(str(signal))
+            if isinstance(signal, Park):
+                return self._park(signal)
             return self._suspend(signal)
         except LeaseLost as lost:
             return Outcome(state.execution_id, "lease_lost", str(lost))
@@ -333,11 +338,27 @@ class Invocation:
         return self.state.execution.workflow_id
 
     async def _call_workflow(self) -> Any:
-        if self.state.execution.cancel_requested:
-            self.state.halt(Cancelled(f"execution {self.state.execution_id!r} was cancelled"))
-        workflow = self._engine.app.get(self._workflow_id)
-        payload = workflow.decode_input(self.state.execution.input)
-        return await workflow(WorkflowContext.for_state(self.state), payload)
+        state = self.state
+        if state.execution.cancel_requested:
+            state.halt(Cancelled(f"execution {state.execution_id!r} was cancelled"))
+        try:  # a deployment that lost the workflow or changed its input type: park
+            workflow = self._engine.app.get(self._workflow_id)
+            payload = workflow.decode_input(state.execution.input)
+        except (WorkflowNotFoundError, InvalidPayloadError) as missing:
+            state.halt(Park(missing))
+        return await workflow(WorkflowContext.for_state(state), payload)
+
+    def _park(self, signal: Park) -> Outcome:
+        """Park the execution with the reason; ``stepline resume`` runs it again."""
+        state = self.state
+        error = ErrorInfo.from_exception(signal.cause)
+        try:
+            state.journal.park_execution(
+                state.execution_id, owner=state.owner, error=error, now=state.now()
+            )
+        except LeaseLost as lost:
+            return Outcome(state.execution_id, "lease_lost", str(lost))
+        return Outcome(state.execution_id, "parked", f"{error.type_name}: {error.message}")
 
     def _finish(self, status: ExecutionStatus, **outcome: Any) -> Outcome:
         """Record the outcome, then deliver it to a waiting parent (see ``sdk.delivery``)."""

@@ -93,6 +93,10 @@ class ChildWorkflowFailedError(SteplineError):
         self.message = message
 
 
+class ExecutionParkedError(SteplineError):
+    """The execution is parked by a deployment change: fix the code, then resume it."""
+
+
 class ExecutionCancelledError(SteplineError):
     """The execution was cancelled, so it has no result."""
 
@@ -136,3 +140,13 @@ class WokenUp(BaseException):  # noqa: N818 - a control-flow signal, not an erro
     def __init__(self, message: str, wakeups: int) -> None:
         super().__init__(message)
         self.wakeups = wakeups
+
+
+class Park(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Signal: the deployed code cannot run this execution (workflow missing, replay not
+    deterministic); park it with the reason until it is resumed after a fix. Workflow code
+    cannot catch it into a failure. ``cause`` is the error that names the problem."""
+
+    def __init__(self, cause: SteplineError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause

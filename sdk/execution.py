@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from sdk.clock import Clock
-from sdk.errors import Cancelled, SteplineError, Suspend
+from sdk.errors import Cancelled, NonDeterministicError, Park, SteplineError, Suspend
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, StepRecord
 from sdk.replay import StepCall, decide
@@ -35,10 +35,15 @@ class InfrastructureFailure(BaseException):  # noqa: N818 - a control-flow signa
     """
 
 
-def _again(signal: Suspend | Cancelled) -> Suspend | Cancelled:
+Halt = Suspend | Cancelled | Park
+
+
+def _again(signal: Halt) -> Halt:
     """A fresh copy of a halting signal, to raise in another branch."""
     if isinstance(signal, Suspend):
         return Suspend(signal.reason, reinvoke=signal.reinvoke)
+    if isinstance(signal, Park):
+        return Park(signal.cause)
     return Cancelled(*signal.args)
 
 
@@ -62,7 +67,7 @@ class ExecutionState:
     # outstanding child reports of each branch waiting on children
     child_waits: list[int] = field(default_factory=list)
     suspending: bool = False
-    halted_by: Suspend | Cancelled | None = None  # the signal that stopped this run
+    halted_by: Halt | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -83,7 +88,10 @@ class ExecutionState:
         """
         if self.halted_by is not None:
             raise _again(self.halted_by)
-        record = decide(call, self.steps.get(call.key), self.used_keys.keys())
+        try:
+            record = decide(call, self.steps.get(call.key), self.used_keys.keys())
+        except NonDeterministicError as changed:  # the deployed code differs: park
+            self.halt(Park(changed))
         self.used_keys[call.key] = len(self.used_keys)
         self.progress += 1
         return record
@@ -99,7 +107,7 @@ class ExecutionState:
         self.progress += 1
         self.changed.set()
 
-    def halt(self, signal: Suspend | Cancelled) -> NoReturn:
+    def halt(self, signal: Halt) -> NoReturn:
         """Stop the run here: from now on no step starts and nothing is written for the
         workflow but its suspension or cancellation (the first signal wins)."""
         if self.halted_by is None:

@@ -114,6 +114,24 @@ class Journal(Protocol):
         """
         ...
 
+    def park_execution(
+        self, execution_id: str, *, owner: str, error: ErrorInfo, now: datetime
+    ) -> None:
+        """Park the execution with the reason and drop the lease (``owner`` must hold it).
+
+        Raises ``LeaseLost`` if ``owner`` lost the lease; a retried request whose first
+        attempt was applied succeeds.
+        """
+        ...
+
+    def resume_execution(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        """Make a parked execution runnable again (suspended, due for an invocation).
+
+        Returns the record after. Raises ``ExecutionNotRunnableError`` if it is not parked,
+        ``ExecutionNotFoundError`` if it does not exist.
+        """
+        ...
+
     def fail_execution(
         self, execution_id: str, *, error: ErrorInfo, now: datetime
     ) -> ExecutionRecord | None:

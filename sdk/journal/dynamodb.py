@@ -17,21 +17,25 @@ from botocore.exceptions import ClientError
 from sdk.errors import (
     Cancelled,
     ExecutionNotFoundError,
+    ExecutionNotRunnableError,
     LeaseBusyError,
     LeaseLost,
     WokenUp,
 )
 from sdk.failures import ErrorInfo
+from sdk.ids import new_token
 from sdk.journal.leases import (
     check_creatable,
     check_runnable,
     lease_lost_message,
+    not_parked_message,
     woken_message,
 )
 from sdk.journal.records import (
     DUE,
     EXECUTION_SK,
     LEASE_SWEEP_SLACK,
+    RESUME_GRACE,
     STEP_PREFIX,
     ExecutionRecord,
     ExecutionStatus,
@@ -367,6 +371,48 @@ class DynamoJournal:
             raise WokenUp(woken_message(execution_id), current.wakeups) from exc
         raise exc  # nothing explains it: fail the invocation rather than guess
 
+    def park_execution(
+        self, execution_id: str, *, owner: str, error: ErrorInfo, now: datetime
+    ) -> None:
+        values = {
+            "status": {"S": ExecutionStatus.PARKED.value},
+            "error": {"M": error_to_item(error)},
+        }
+        self._update_leased(execution_id, owner, values, due_at=None)
+
+    def resume_execution(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        token = f"resume/{new_token()}"  # names this request, so a retry knows its own write
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(execution_id),
+                UpdateExpression=(
+                    "SET #st = :suspended, wake_need = if_not_exists(wakeups, :zero), "
+                    "sweep = :due, due_at = :due_at, version = version + :one, "
+                    "closed_by = :token REMOVE #error"
+                ),
+                ConditionExpression="#st = :parked",
+                ExpressionAttributeNames={"#st": "status", "#error": "error"},
+                ExpressionAttributeValues={
+                    ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
+                    ":parked": {"S": ExecutionStatus.PARKED.value},
+                    ":zero": {"N": "0"},
+                    ":due": {"S": DUE},
+                    ":due_at": {"S": iso(now + RESUME_GRACE)},
+                    ":one": {"N": "1"},
+                    ":token": {"S": token},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+            current = self.get_execution(execution_id)  # raises ExecutionNotFoundError
+            if current.closed_by == token:
+                return current  # a retried request whose first attempt was applied
+            raise ExecutionNotRunnableError(not_parked_message(current)) from exc
+        return ExecutionRecord.from_item(response["Attributes"])
+
     def fail_execution(
         self, execution_id: str, *, error: ErrorInfo, now: datetime
     ) -> ExecutionRecord | None:
@@ -405,10 +451,10 @@ class DynamoJournal:
 
     def request_cancel(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
         attempts = (
-            # pending or suspended: cancelled at once
+            # pending, suspended or parked: cancelled at once
             ("SET #st = :cancelled, finished_at = :now, #cancel = :true, version = version + :one,"
              " sweep = :due, due_at = :now",
-             "#st IN (:pending, :suspended)"),
+             "#st IN (:pending, :suspended, :parked)"),
             # running: flagged; the invocation stops at its next step boundary
             ("SET #cancel = :true, version = version + :one", "#st = :running"),
         )  # fmt: skip
@@ -416,6 +462,7 @@ class DynamoJournal:
             ":cancelled": {"S": ExecutionStatus.CANCELLED.value},
             ":pending": {"S": ExecutionStatus.PENDING.value},
             ":suspended": {"S": ExecutionStatus.SUSPENDED.value},
+            ":parked": {"S": ExecutionStatus.PARKED.value},
             ":running": {"S": ExecutionStatus.RUNNING.value},
             ":now": {"S": iso(now)},
             ":true": {"BOOL": True},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sdk.errors import ExecutionConflictError, ExecutionNotRunnableError, LeaseBusyError
-from sdk.journal.records import RUNNABLE, ExecutionRecord, epoch_ms
+from sdk.journal.records import RUNNABLE, ExecutionRecord, ExecutionStatus, epoch_ms
 
 
 def check_creatable(existing: ExecutionRecord, wanted: ExecutionRecord) -> None:
@@ -32,6 +32,11 @@ def check_runnable(
     """
     if current is None:
         raise ExecutionNotRunnableError(f"no execution {execution_id!r}")
+    if current.status is ExecutionStatus.PARKED:
+        reason = "" if current.error is None else f": {current.error.message}"
+        raise ExecutionNotRunnableError(
+            f"execution {execution_id!r} is parked{reason}; resume it after a fix"
+        )
     if current.status not in RUNNABLE:
         raise ExecutionNotRunnableError(
             f"execution {execution_id!r} is already {current.status.value}"
@@ -50,3 +55,10 @@ def lease_lost_message(execution_id: str, owner: str) -> str:
 
 def woken_message(execution_id: str) -> str:
     return f"execution {execution_id!r} was woken up since its journal was loaded"
+
+
+def not_parked_message(current: ExecutionRecord) -> str:
+    return (
+        f"execution {current.execution_id!r} is {current.status.value}, not parked: "
+        "only a parked execution can be resumed"
+    )

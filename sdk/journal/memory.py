@@ -10,16 +10,24 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from sdk.errors import Cancelled, ExecutionNotFoundError, LeaseLost, WokenUp
+from sdk.errors import (
+    Cancelled,
+    ExecutionNotFoundError,
+    ExecutionNotRunnableError,
+    LeaseLost,
+    WokenUp,
+)
 from sdk.failures import ErrorInfo
 from sdk.journal.leases import (
     check_creatable,
     check_runnable,
     lease_lost_message,
+    not_parked_message,
     woken_message,
 )
 from sdk.journal.records import (
     LEASE_SWEEP_SLACK,
+    RESUME_GRACE,
     ExecutionRecord,
     ExecutionStatus,
     StepRecord,
@@ -188,6 +196,32 @@ class MemoryJournal:
                 due_at=due_at,
             )  # fmt: skip
 
+    def park_execution(
+        self, execution_id: str, *, owner: str, error: ErrorInfo, now: datetime
+    ) -> None:
+        with self._lock:
+            if self._applied_before(execution_id, owner, ExecutionStatus.PARKED):
+                return
+            current = self._leased(execution_id, owner)
+            self._store_unleased(
+                current, owner, status=ExecutionStatus.PARKED, error=error, due_at=None
+            )
+
+    def resume_execution(self, execution_id: str, *, now: datetime) -> ExecutionRecord:
+        with self._lock:
+            current = self._get(execution_id)
+            if current.status is not ExecutionStatus.PARKED:
+                raise ExecutionNotRunnableError(not_parked_message(current))
+            resumed = current.evolve(
+                status=ExecutionStatus.SUSPENDED,
+                error=None,
+                wake_need=current.wakeups,
+                due_at=now + RESUME_GRACE,
+                version=current.version + 1,
+            )
+            self._executions[execution_id] = resumed
+            return resumed
+
     def fail_execution(
         self, execution_id: str, *, error: ErrorInfo, now: datetime
     ) -> ExecutionRecord | None:
@@ -209,7 +243,7 @@ class MemoryJournal:
             current = self._get(execution_id)
             if current.status.finished:
                 return current
-            if current.status is ExecutionStatus.RUNNING:
+            if current.status is ExecutionStatus.RUNNING:  # parked, pending, suspended: at once
                 after = current.evolve(cancel_requested=True, version=current.version + 1)
             else:
                 after = current.evolve(

@@ -20,6 +20,8 @@ STEP_PREFIX = "step#"
 DUE = "due"  # the one partition of the sparse by-due index
 # A leased execution is due for the sweeper this long after its lease expires.
 LEASE_SWEEP_SLACK = timedelta(seconds=1)
+# A resumed execution is due for the sweeper this long after, should its invocation be lost.
+RESUME_GRACE = timedelta(minutes=2)
 MAX_KEY_BYTES = 900
 
 Item = dict[str, Any]
@@ -32,6 +34,9 @@ class ExecutionStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Stopped by a deployment change (workflow missing, non-deterministic replay): not
+    # finished, not run again until resumed after a fix.
+    PARKED = "parked"
 
     @property
     def finished(self) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdk import serde
-from sdk.errors import ChildWorkflowFailedError, SteplineError
+from sdk.errors import ChildWorkflowFailedError, ExecutionConflictError, SteplineError
 from sdk.execution import ExecutionState
 from sdk.ids import derived_id
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
@@ -66,7 +66,14 @@ def _start(
     )
     assert state.invoker is not None
     with state.infrastructure(f"cannot start child {child_id!r}"):
-        state.journal.create_execution(record)
+        try:
+            state.journal.create_execution(record)
+        except ExecutionConflictError:
+            # Its id derives from this parent and step: it is the same child, started by an
+            # earlier deployment whose input type encoded the payload differently.
+            existing = state.journal.get_execution(child_id)
+            if (existing.parent_execution_id, existing.workflow_id) != (parent.execution_id, wf.id):
+                raise
         state.invoker.invoke_async(child_id)
 
 

@@ -9,12 +9,14 @@ called another function at ``pack``: replaying it must say so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 
-from sdk import ExecutionStatus, NonDeterministicError
+from sdk import ExecutionStatus
+from sdk.errors import ExecutionParkedError
 from tests.support import CALLS, Harness, load_journal_fixture
 from tests.workflows import Receipt, order_workflow
 
@@ -34,16 +36,18 @@ def test_the_golden_journal_replays_to_the_same_result_without_running_steps(
     assert CALLS == {}
 
 
-def test_a_journal_from_different_code_is_refused_as_non_deterministic(harness: Build) -> None:
+def test_a_journal_from_different_code_is_parked_as_non_deterministic(harness: Build) -> None:
     h = harness(order_workflow)
     execution_id = load_journal_fixture(h.journal, "golden_order_nondeterministic.json")
     h.clock.advance(minutes=2)
     h.invoker.invoke_async(execution_id)
-    with pytest.raises(
-        NonDeterministicError, match=r"'pack' was recorded as run\(pack_legacy\) .* run\(pack\)"
-    ):
+    with pytest.raises(ExecutionParkedError, match=r"'pack' was recorded as run\(pack_legacy\)"):
         h.client.handle(execution_id).result(timeout=5)
-    assert h.client.get_execution(execution_id).status is ExecutionStatus.FAILED
+    parked = h.client.get_execution(execution_id)
+    assert parked.status is ExecutionStatus.PARKED
+    assert parked.error is not None and parked.error.type_name == "NonDeterministicError"
+    assert re.search(r"'pack' was recorded as run\(pack_legacy\) .* run\(pack\)",
+                     parked.error.message)  # fmt: skip
     assert CALLS == {}
 
 

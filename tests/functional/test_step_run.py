@@ -10,13 +10,12 @@ import pytest
 
 from sdk import (
     ExecutionStatus,
-    NonDeterministicError,
     StepFailedError,
     TerminalError,
     WorkflowContext,
     workflow,
 )
-from sdk.errors import DuplicateStepKeyError, SerializationError
+from sdk.errors import DuplicateStepKeyError, ExecutionParkedError, SerializationError
 from sdk.journal import StepStatus
 from tests.support import CALLS, Harness, effect
 from tests.workflows import Order, Parcel, Receipt, falsy_workflow, fan_out, helpers, order_workflow
@@ -208,7 +207,7 @@ async def changing(ctx: WorkflowContext) -> int:
     return await ctx.step.run("pick", CHOICE["fn"], 1)
 
 
-def test_a_changed_callable_at_a_recorded_key_is_non_deterministic(harness: Build) -> None:
+def test_a_changed_callable_at_a_recorded_key_parks_as_non_deterministic(harness: Build) -> None:
     h = harness(changing)
     CHOICE["fn"] = _first
     first = changing.invoke(h.client)
@@ -223,7 +222,7 @@ def test_a_changed_callable_at_a_recorded_key_is_non_deterministic(harness: Buil
     CHOICE["fn"] = _second
     h.invoker.invoke_async("again")
     with pytest.raises(
-        NonDeterministicError, match=r"'pick' was recorded as run\(_first\) .* calls run\(_second\)"
+        ExecutionParkedError, match=r"'pick' was recorded as run\(_first\) .* calls run\(_second\)"
     ):
         h.client.handle("again").result(timeout=5)
 

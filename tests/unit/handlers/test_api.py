@@ -95,3 +95,10 @@ def test_an_execution_is_cancelled_through_the_api(call: Any) -> None:
     status, body = call("POST", f"/executions/{started['execution_id']}/cancel", {})
     assert status == 200 and body["status"] == "completed"  # it had already finished
     assert call("POST", "/executions/nope/cancel", {})[0] == 404
+
+
+def test_resuming_an_execution_that_is_not_parked_is_a_conflict(call: Any) -> None:
+    _, started = call("POST", "/workflows/process-order/invoke", ORDER)
+    status, body = call("POST", f"/executions/{started['execution_id']}/resume", {})
+    assert status == 409
+    assert "is completed, not parked" in body["message"]
