@@ -9,6 +9,7 @@ when one did the invocation replays again instead (see DESIGN section 3).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,22 @@ class Outcome:
             "detail": self.detail,
             "reinvoke": self.reinvoke,
         }
+
+
+_SIGNALS = (InfrastructureFailure, LeaseLost, Suspend, Cancelled, Park)
+
+
+def _engine_signal(exc: BaseException) -> BaseException | None:
+    """The engine's own signal inside an exception group (``TaskGroup`` wraps what its
+    tasks raise), or ``exc`` itself if it is one; ``None`` for the workflow's errors."""
+    if isinstance(exc, _SIGNALS):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _engine_signal(inner)
+            if found is not None:
+                return found
+    return None
 
 
 class Engine:
@@ -263,17 +280,36 @@ class Invocation:
         if state.execution.dead_invocations >= MAX_DEAD_INVOCATIONS:
             return self._finish(ExecutionStatus.FAILED, error=self._died())
         try:
-            result = await self._call_workflow()
+            result = await self._workflow_or_halt()
             output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
-        except Exception as exc:  # the workflow's own error (signals are BaseExceptions)
+        except BaseException as exc:
             self._raise_if_halted()
-            await state.settle()
+            signal = _engine_signal(exc)  # one a TaskGroup wrapped in a group, say
+            if signal is not None:
+                raise signal  # (its own __cause__ kept: the AWS error behind it)
+            if not isinstance(exc, Exception):
+                raise
+            await state.settle()  # the workflow's own error: recorded, the execution fails
             return self._finish(ExecutionStatus.FAILED, error=ErrorInfo.from_exception(exc))
         self._raise_if_halted()
         await state.settle()
         return self._finish(
             ExecutionStatus.COMPLETED, output=output, output_tag=serde.type_tag(result)
         )
+
+    async def _workflow_or_halt(self) -> Any:
+        """The workflow's result, unless the run is halted first: a halt in one branch
+        (a detached task, say) may leave the workflow's main coroutine parked for good,
+        so the engine does not wait for it."""
+        main = asyncio.ensure_future(self._call_workflow())
+        halted = asyncio.ensure_future(self.state.halted.wait())
+        try:
+            await asyncio.wait({main, halted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halted.cancel()
+        if not main.done():
+            self._raise_if_halted()
+        return main.result()
 
     def _raise_if_halted(self) -> None:
         signal = self.state.halted_by

@@ -38,6 +38,19 @@ class InfrastructureFailure(BaseException):  # noqa: N818 - a control-flow signa
 Halt = Suspend | Cancelled | Park
 
 
+def _has_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Is a callback (a task step) waiting to run in this loop's current or next turn?"""
+    ready = getattr(loop, "_ready", None)
+    return bool(ready)
+
+
+def _next_timer(loop: asyncio.AbstractEventLoop) -> float | None:
+    """When the loop's earliest live timer fires (loop time), or None if it has none."""
+    scheduled = getattr(loop, "_scheduled", ())
+    live = [handle.when() for handle in scheduled if not handle.cancelled()]
+    return min(live, default=None)
+
+
 def _again(signal: Halt) -> Halt:
     """A fresh copy of a halting signal, to raise in another branch."""
     if isinstance(signal, Suspend):
@@ -61,16 +74,17 @@ class ExecutionState:
     used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
     # What the branches of the workflow are doing, to know when all of them are waiting.
     in_flight: int = 0  # operations executing right now (a step body, a journal write)
-    progress: int = 0  # bumped on every change, to tell a quiet moment from a busy one
     # waits: key -> wake-up time, or None for a wait on a child's outcome
     blocked: dict[str, datetime | None] = field(default_factory=dict)
     # outstanding child reports of each branch waiting on children
     child_waits: list[int] = field(default_factory=list)
+    watching: bool = False  # a blocked branch is watching for the moment to suspend
     suspending: bool = False
     halted_by: Halt | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    halted: asyncio.Event = field(default_factory=asyncio.Event)  # set with ``halted_by``
 
     @property
     def execution_id(self) -> str:
@@ -93,18 +107,15 @@ class ExecutionState:
         except NonDeterministicError as changed:  # the deployed code differs: park
             self.halt(Park(changed))
         self.used_keys[call.key] = len(self.used_keys)
-        self.progress += 1
         return record
 
     def started(self) -> None:
         """An operation began executing (not replaying)."""
         self.in_flight += 1
-        self.progress += 1
 
     def stopped(self) -> None:
         """An operation finished executing, successfully or not."""
         self.in_flight -= 1
-        self.progress += 1
         self.changed.set()
 
     def halt(self, signal: Halt) -> NoReturn:
@@ -112,6 +123,7 @@ class ExecutionState:
         workflow but its suspension or cancellation (the first signal wins)."""
         if self.halted_by is None:
             self.halted_by = signal
+            self.halted.set()
         self.suspending = True
         raise signal
 
@@ -140,26 +152,38 @@ class ExecutionState:
         """Park this branch on a wait; suspend once every branch is done or waiting.
 
         ``reports`` is how many child outcomes the branch waits for. The first branch to
-        find the invocation quiet raises ``Suspend``; the others stay parked until the
-        invocation ends. Branches mid-step are let finish first.
+        block watches the event loop (``_until_quiet``) and halts the run with ``Suspend``
+        once nothing else can happen; every other branch just parks.
         """
         self.blocked[key] = wake_at
         if reports:
             self.child_waits.append(reports)
-        self.progress += 1
-        while True:
-            mark = self.progress
-            for _ in range(3):  # let every branch that is ready to run take its turn
-                await asyncio.sleep(0)
-            if self.in_flight == 0 and self.progress == mark:
-                break
-            if self.in_flight > 0:
-                self.changed.clear()
-                await self.changed.wait()
-        if not self.suspending:
-            self.halt(Suspend(f"waiting on {', '.join(sorted(self.blocked))}"))
+        if not self.watching and not self.suspending:
+            self.watching = True
+            await self._until_quiet()
+            if not self.suspending:
+                self.halt(Suspend(f"waiting on {', '.join(sorted(self.blocked))}"))
         await asyncio.get_running_loop().create_future()  # parked for good
         raise AssertionError("a parked branch never resumes")
+
+    async def _until_quiet(self) -> None:
+        """Return once no branch can run: no step executing, nothing ready to run in the
+        event loop, no timer pending in it (a branch in ``asyncio.sleep``). Decided from the
+        loop's own state, not from counting its turns, so a branch busy with non-step
+        awaits (a ``sleep(0)`` loop, gathers nested deep) is never cut short."""
+        loop = asyncio.get_running_loop()
+        while not self.suspending:
+            await asyncio.sleep(0)
+            if self.in_flight > 0:  # a step body runs (in a thread): it wakes us when done
+                self.changed.clear()
+                await self.changed.wait()
+                continue
+            if _has_ready(loop):
+                continue
+            pending = _next_timer(loop)
+            if pending is None:
+                return
+            await asyncio.sleep(max(0.0, pending - loop.time()))  # a branch sleeps: let it
 
     def position(self, key: str) -> int:
         """Where ``key`` stands in the order the workflow called its steps."""
