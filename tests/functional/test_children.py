@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sdk import ExecutionStatus, WorkflowContext, WorkflowFailedError, workflow
+from sdk import ExecutionStatus, WorkflowContext, workflow
 from sdk.errors import ChildWorkflowFailedError
 from tests.support import CALLS, Harness, QueueInvoker, effect
 
@@ -62,8 +62,12 @@ def test_a_failed_child_raises_in_the_parent_carrying_its_error(harness: Build) 
 
 def test_an_uncaught_child_failure_fails_the_parent_naming_both(harness: Build) -> None:
     h = harness(parent, square)
-    with pytest.raises(WorkflowFailedError, match=r"child square .* failed: ValueError: cannot"):
+    with pytest.raises(
+        ChildWorkflowFailedError, match=r"child square .* failed: ValueError: cannot"
+    ) as failed:
         h.client.invoke(parent, -2).result(timeout=5)
+    assert (failed.value.workflow_id, failed.value.error_type) == ("square", "ValueError")
+    assert repr(failed.value.__cause__) == "ValueError('cannot square -2 here')"
 
 
 @workflow(id="fan-out-children")

@@ -5,6 +5,10 @@ invocation died before it recorded the outcome (status ``running``, its lease
 expired): the next invocation must finish it without running a step.
 ``golden_order_nondeterministic.json`` is the same journal written by code that
 called another function at ``pack``: replaying it must say so.
+``golden_step_errors.json`` holds six failed steps of ``failures-caught`` (KeyError,
+ClientError, a modeled botocore error, a user error with its own constructor, one with a
+cause, ValueError) in today's error format; ``golden_step_errors_v1.json`` is the same
+journal in the first format (type, message, traceback), which replays as it always did.
 """
 
 from __future__ import annotations
@@ -74,3 +78,44 @@ def test_a_golden_journal_with_a_reported_child_replays_to_the_result(harness: B
     assert result["child"]["value"] == 49 and result["steps"] == "ba"
     assert CALLS == {"after": 1}  # neither "before" nor the child ran again
     assert h.client.list_executions(workflow_id="square") == []  # no child started
+
+
+def _replay_failures_caught(harness: Build, fixture: str) -> list[str]:
+    from tests.functional.test_step_errors import failures_caught
+
+    h = harness(failures_caught)
+    execution_id = load_journal_fixture(h.journal, fixture)
+    h.clock.advance(seconds=1)  # the wait is due
+    h.invoker.invoke_async(execution_id)
+    seen: list[str] = h.client.handle(execution_id).result(timeout=5)
+    assert not [name for name in CALLS if name.startswith("fail ")]  # no step body ran
+    return seen
+
+
+def test_a_golden_journal_of_recorded_errors_replays_each_as_itself(harness: Build) -> None:
+    from tests.functional.test_step_errors import CAUGHT
+
+    assert _replay_failures_caught(harness, "golden_step_errors.json") == [
+        CAUGHT["key"],
+        CAUGHT["client"],
+        CAUGHT["modeled"],
+        CAUGHT["payment"],
+        CAUGHT["wrapped"],
+        "ValueError ('invalid value',)",
+    ]
+
+
+def test_a_golden_journal_of_errors_in_the_first_format_replays_as_before(
+    harness: Build,
+) -> None:
+    throttled = "An error occurred (ThrottlingException) when calling the PutItem operation"
+    condition = "An error occurred (ConditionalCheckFailedException) when calling the PutItem"
+    assert _replay_failures_caught(harness, "golden_step_errors_v1.json") == [
+        "other StepFailedError: KeyError: 'sku-42'",
+        f"other StepFailedError: ClientError: {throttled}: Rate exceeded",
+        f"other StepFailedError: ConditionalCheckFailedException: {condition} operation: "
+        "The condition failed",
+        "other StepFailedError: PaymentDeclined: payment of 12.5 for o-7 declined",
+        "other StepFailedError: PaymentDeclined: payment of 3.0 for o-8 declined",
+        "ValueError ('invalid value',)",  # a type built from its message alone
+    ]
