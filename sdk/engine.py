@@ -286,7 +286,7 @@ class Invocation:
             self._raise_if_halted()
             signal = _engine_signal(exc)  # one a TaskGroup wrapped in a group, say
             if signal is not None:
-                raise signal  # (its own __cause__ kept: the AWS error behind it)
+                raise signal from signal.__cause__  # keeps the AWS error behind it
             if not isinstance(exc, Exception):
                 raise
             await state.settle()  # the workflow's own error: recorded, the execution fails
