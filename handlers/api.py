@@ -7,19 +7,36 @@
     POST /executions/{id}/cancel            cancel it and its children
     POST /executions/{id}/resume            run a parked execution again (after a fix)
 
-Bad input is a 400 with a message, unknown ids a 404; never a 500 for bad input.
+Every GET route answers HEAD too (the same status and headers, no body); every route
+answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.
+Path parameters are percent-decoded. Bad input is a 400 (413 for a body too large) with a
+JSON message naming the problem, raised before anything is written (``handlers.api_input``
+has the rules); unknown ids are a 404; never a 5xx for bad input.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.api_input import (
+    BodyTooLarge,
+    cancel_body,
+    invoke_body,
+    json_body,
+    parse_limit,
+    parse_steps,
+    path_execution_id,
+    path_parameter,
+    query,
+)
 from handlers.config import HandlerSettings
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, LambdaInvoker
@@ -27,8 +44,6 @@ from sdk.errors import (
     ExecutionConflictError,
     ExecutionNotFoundError,
     ExecutionNotRunnableError,
-    InvalidPayloadError,
-    SerializationError,
     SteplineError,
     WorkflowNotFoundError,
 )
@@ -36,76 +51,92 @@ from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.views import execution_view, workflow_view
 
 logger = Logger(service="stepline-api")
-INVOKE_OPTIONS = ("execution_id", "user_id", "session_id")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")  # OPTIONS is every route's
+ROUTES = {  # rule -> the methods it serves
+    "/workflows": ("GET", "HEAD"),
+    "/workflows/<workflow_id>/invoke": ("POST",),
+    "/executions": ("GET", "HEAD"),
+    "/executions/<execution_id>": ("GET", "HEAD"),
+    "/executions/<execution_id>/cancel": ("POST",),
+    "/executions/<execution_id>/resume": ("POST",),
+}
 
 
-class BadRequest(SteplineError):
-    """The request itself is malformed."""
+class ApiResolver(LambdaFunctionUrlResolver):
+    """Powertools' Function URL resolver, answering HEAD like GET without the body."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        response = super().resolve(event, context)
+        if event.get("requestContext", {}).get("http", {}).get("method") == "HEAD":
+            response["body"] = ""
+            response["isBase64Encoded"] = False
+        return response
+
+
+def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body), dict(headers or {}))
 
 
 def _error(status: int, exc: Exception) -> Response[Any]:
-    body = {"error": type(exc).__name__, "message": str(exc)}
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+    return _json(status, {"error": type(exc).__name__, "message": str(exc)})
 
 
-def parse_invoke_body(raw: str | None) -> tuple[Any, dict[str, str]]:
-    """``{"payload": ..., "execution_id": ..., ...}`` -> (payload, options)."""
-    try:
-        body = json.loads(raw or "{}")
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise BadRequest('the request body must be an object: {"payload": ...}')
-    unknown = set(body) - {"payload", *INVOKE_OPTIONS}
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-    options = {name: body[name] for name in INVOKE_OPTIONS if body.get(name) is not None}
-    for name, value in options.items():
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"{name} must be a non-empty string")
-    return body.get("payload"), options
+def _error_handler(status: int) -> Callable[[Exception], Response[Any]]:
+    return lambda exc: _error(status, exc)
 
 
-def parse_limit(params: dict[str, str]) -> int:
-    try:
-        limit = int(params.get("limit", "100"))
-    except ValueError as exc:
-        raise BadRequest(f"limit must be a whole number, got {params['limit']!r}") from exc
-    if not 1 <= limit <= 1000:
-        raise BadRequest(f"limit must be from 1 to 1000, got {limit}")
-    return limit
+def _options(allow: str) -> Callable[..., Response[Any]]:
+    def answer(**_: str) -> Response[Any]:
+        return Response(204, None, "", {"Allow": allow})
+
+    return answer
 
 
-def _not_found(exc: Exception) -> Response[Any]:
-    return _error(404, exc)
+def _not_allowed(api: LambdaFunctionUrlResolver, allow: str) -> Callable[..., Response[Any]]:
+    def answer(**_: str) -> Response[Any]:
+        event = api.current_event
+        message = f"{event.http_method} is not allowed on {event.path}; allowed: {allow}"
+        return _json(405, {"error": "MethodNotAllowed", "message": message}, {"Allow": allow})
+
+    return answer
 
 
-def _conflict(exc: Exception) -> Response[Any]:
-    return _error(409, exc)
+def _no_route(api: LambdaFunctionUrlResolver) -> Callable[[Exception], Response[Any]]:
+    def answer(_: Exception) -> Response[Any]:
+        event = api.current_event
+        message = f"no route {event.http_method} {event.path}"
+        return _json(404, {"error": "NotFound", "message": message})
 
-
-def _bad_request(exc: Exception) -> Response[Any]:
-    return _error(400, exc)
+    return answer
 
 
 def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     """The API's routes, bound to ``client``."""
-    api = LambdaFunctionUrlResolver()
+    api = ApiResolver()
 
-    @api.get("/workflows")
+    def route(rule: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return api.route(rule, method=list(ROUTES[rule]))
+
+    def body() -> Any:
+        return json_body(api.current_event.body, api.current_event.is_base64_encoded)
+
+    @route("/workflows")
     def list_workflows() -> dict[str, Any]:
         return {"workflows": [workflow_view(wf) for wf in client.app]}
 
-    @api.post("/workflows/<workflow_id>/invoke")
+    @route("/workflows/<workflow_id>/invoke")
     def invoke(workflow_id: str) -> Response[Any]:
-        payload, options = parse_invoke_body(api.current_event.body)
-        handle: ExecutionHandle[Any] = client.invoke(workflow_id, payload, **options)
-        view = {"execution_id": handle.id, "workflow_id": handle.workflow_id}
-        return Response(202, content_types.APPLICATION_JSON, json.dumps(view))
+        payload, options = invoke_body(body())
+        handle: ExecutionHandle[Any] = client.invoke(
+            path_parameter(workflow_id), payload, **options
+        )
+        return _json(202, {"execution_id": handle.id, "workflow_id": handle.workflow_id})
 
-    @api.get("/executions")
+    @route("/executions")
     def list_executions() -> dict[str, Any]:
-        params = api.current_event.query_string_parameters or {}
+        params = query(
+            api.current_event.query_string_parameters, ("workflow_id", "status", "limit")
+        )
         records = client.list_executions(
             workflow_id=params.get("workflow_id") or None,
             status=params.get("status") or None,
@@ -113,28 +144,45 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
         )
         return {"executions": [execution_view(record) for record in records]}
 
-    @api.post("/executions/<execution_id>/cancel")
+    @route("/executions/<execution_id>/cancel")
     def cancel(execution_id: str) -> dict[str, Any]:
-        return execution_view(client.cancel(execution_id))
+        checked = path_execution_id(execution_id)
+        cancel_body(body())
+        return execution_view(client.cancel(checked))
 
-    @api.post("/executions/<execution_id>/resume")
+    @route("/executions/<execution_id>/resume")
     def resume(execution_id: str) -> dict[str, Any]:
-        return execution_view(client.resume(execution_id))
+        checked = path_execution_id(execution_id)
+        cancel_body(body())  # no fields, as for cancel
+        return execution_view(client.resume(checked))
 
-    @api.get("/executions/<execution_id>")
+    @route("/executions/<execution_id>")
     def get_execution(execution_id: str) -> dict[str, Any]:
-        record = client.get_execution(execution_id)
-        params = api.current_event.query_string_parameters or {}
-        if params.get("steps", "true") == "false":  # cheap status polling
+        checked = path_execution_id(execution_id)
+        with_steps = parse_steps(query(api.current_event.query_string_parameters, ("steps",)))
+        record = client.get_execution(checked)
+        if not with_steps:  # cheap status polling
             return execution_view(record)
-        return execution_view(record, client.journal.load_steps(execution_id).values())
+        return execution_view(record, client.journal.load_steps(checked).values())
 
-    # Registered by call: Powertools' decorator is untyped. Lookup follows the MRO, so
-    # the SteplineError entry answers for every domain error not listed before it.
-    api.exception_handler([WorkflowNotFoundError, ExecutionNotFoundError])(_not_found)
-    api.exception_handler([ExecutionConflictError, ExecutionNotRunnableError])(_conflict)
-    api.exception_handler([InvalidPayloadError, SerializationError, SteplineError])(_bad_request)
+    _answer_the_rest(api)
     return api
+
+
+def _answer_the_rest(api: ApiResolver) -> None:
+    """OPTIONS and 405 for every route, 404 elsewhere, and the status of each error."""
+    for rule, methods in ROUTES.items():
+        allow = ", ".join((*methods, "OPTIONS"))
+        api.route(rule, method="OPTIONS")(_options(allow))
+        api.route(rule, method=[m for m in METHODS if m not in methods])(_not_allowed(api, allow))
+    # Registered by call: Powertools' decorator is untyped. Lookup follows the MRO, so
+    # the SteplineError entry answers for every domain error not listed before it
+    # (BadRequest, InvalidPayloadError, SerializationError, InvalidExecutionIdError...).
+    api.not_found(_no_route(api))
+    api.exception_handler([WorkflowNotFoundError, ExecutionNotFoundError])(_error_handler(404))
+    api.exception_handler([ExecutionConflictError, ExecutionNotRunnableError])(_error_handler(409))
+    api.exception_handler(BodyTooLarge)(_error_handler(413))
+    api.exception_handler(SteplineError)(_error_handler(400))
 
 
 def build_client_from_environment() -> Client:

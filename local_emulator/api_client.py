@@ -63,9 +63,14 @@ class ApiClient:
         result: list[dict[str, Any]] = self._call("GET", "/workflows")["workflows"]
         return result
 
-    def invoke(self, workflow_id: str, payload: Any) -> dict[str, Any]:
+    def invoke(
+        self, workflow_id: str, payload: Any, *, execution_id: str | None = None
+    ) -> dict[str, Any]:
         path = f"/workflows/{urllib.parse.quote(workflow_id, safe='')}/invoke"
-        result: dict[str, Any] = self._call("POST", path, {"payload": payload})
+        body = {"payload": payload}
+        if execution_id is not None:
+            body["execution_id"] = execution_id
+        result: dict[str, Any] = self._call("POST", path, body)
         return result
 
     def execution(self, execution_id: str, *, steps: bool = True) -> dict[str, Any]:

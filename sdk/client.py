@@ -26,7 +26,7 @@ from sdk.errors import (
     ResultTimeoutError,
     SteplineError,
 )
-from sdk.ids import new_execution_id
+from sdk.ids import check_execution_id, new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
 from sdk.sweeper import START_GRACE
@@ -165,8 +165,9 @@ class Client:
         unknown = set(options) - {"execution_id", "user_id", "session_id"}
         if unknown:
             raise TypeError(f"unknown invoke options: {', '.join(sorted(unknown))}")
+        chosen = options.get("execution_id")
         return ExecutionRecord(
-            execution_id=options.get("execution_id") or new_execution_id(),
+            execution_id=new_execution_id() if chosen is None else check_execution_id(chosen),
             workflow_id=wf.id,
             status=ExecutionStatus.PENDING,
             created_at=self.clock.now(),
@@ -187,10 +188,12 @@ class Client:
         """Start ``workflow`` with ``payload``.
 
         Options: ``execution_id`` (starting the same id again with the same input
-        returns the existing execution), ``user_id``, ``session_id``.
+        returns the existing execution; 1-200 ASCII letters, digits, ``- _ . :``, see
+        ``sdk.ids.check_execution_id``), ``user_id``, ``session_id``.
 
         Raises:
-            WorkflowNotFoundError, InvalidPayloadError: before anything is written.
+            WorkflowNotFoundError, InvalidPayloadError, InvalidExecutionIdError: before
+                anything is written.
         """
         return self._start(self._prepare(workflow, payload, options))
 

@@ -42,6 +42,10 @@ class ExecutionConflictError(SteplineError):
     """An execution id is already taken by a different workflow or input."""
 
 
+class InvalidExecutionIdError(SteplineError, ValueError):
+    """An execution id breaks the rule ``sdk.ids.check_execution_id`` enforces."""
+
+
 class ExecutionNotRunnableError(SteplineError):
     """The lease cannot be taken: the execution is finished or another invocation runs it."""
 

@@ -8,7 +8,12 @@ import pytest
 
 from examples.orders import OrderOutput, process_order
 from sdk import ExecutionStatus, SteplineError
-from sdk.errors import InvalidPayloadError, ResultTimeoutError, WorkflowNotFoundError
+from sdk.errors import (
+    InvalidExecutionIdError,
+    InvalidPayloadError,
+    ResultTimeoutError,
+    WorkflowNotFoundError,
+)
 from tests.support import Harness, QueueInvoker
 
 Build = Callable[..., Harness]
@@ -72,4 +77,13 @@ def test_an_input_too_large_to_store_is_refused_before_anything_is_written(
     h = harness(process_order)
     with pytest.raises(SteplineError, match="input of workflow 'process-order' is .* bytes"):
         h.client.invoke(process_order, {"order_id": "o" * 400_000, "amount": 1})
+    assert h.client.list_executions() == []
+
+
+def test_an_execution_id_breaking_the_rule_is_refused_before_anything_is_written(
+    harness: Build,
+) -> None:
+    h = harness(process_order)
+    with pytest.raises(InvalidExecutionIdError, match="'a/b' contains '/'"):
+        h.client.invoke(process_order, {"order_id": "o-1", "amount": 42}, execution_id="a/b")
     assert h.client.list_executions() == []
