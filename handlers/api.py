@@ -2,11 +2,16 @@
 
     GET  /workflows                         the app's workflows
     POST /workflows/{id}/invoke             start one: {"payload": ..., "execution_id": ...}
-    GET  /executions?workflow_id=&status=   executions, newest first
+    GET  /executions?workflow_id=&status=&limit=&next=
+                                            executions, newest first, a page at a time
     GET  /executions/{id}[?steps=false]     one execution with its steps (or without)
+    GET  /executions/{id}/input             a value whole (views shorten long ones)
+    GET  /executions/{id}/output
+    GET  /executions/{id}/steps/{key}/output
     POST /executions/{id}/cancel            cancel it and its children
 
 Bad input is a 400 with a message, unknown ids a 404; never a 500 for bad input.
+Responses stay under Lambda's 6 MB (``sdk.views``); a value too long for one is a 413.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 
-from handlers.config import HandlerSettings
+from handlers.config import HandlerSettings, journal_from_environ
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, LambdaInvoker
 from sdk.errors import (
@@ -30,8 +36,16 @@ from sdk.errors import (
     SteplineError,
     WorkflowNotFoundError,
 )
-from sdk.journal.dynamodb import DynamoJournal, client_config
-from sdk.views import execution_view, workflow_view
+from sdk.views import (
+    ResponseTooLargeError,
+    decode_cursor,
+    detail_view,
+    encode_cursor,
+    execution_view,
+    page_view,
+    value_body,
+    workflow_view,
+)
 
 logger = Logger(service="stepline-api")
 INVOKE_OPTIONS = ("execution_id", "user_id", "session_id")
@@ -86,6 +100,53 @@ def _bad_request(exc: Exception) -> Response[Any]:
     return _error(400, exc)
 
 
+def _too_large(exc: Exception) -> Response[Any]:
+    return _error(413, exc)
+
+
+def _json_body(text: str) -> Response[Any]:
+    return Response(200, content_types.APPLICATION_JSON, text)
+
+
+def _add_value_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
+    """The routes that return one stored value whole (views shorten long ones)."""
+
+    @api.get("/executions/<execution_id>/input")
+    def get_input(execution_id: str) -> Response[Any]:
+        text = client.get_execution(execution_id).input
+        return _json_body(value_body(text, f"the input of execution {execution_id!r}"))
+
+    @api.get("/executions/<execution_id>/output")
+    def get_output(execution_id: str) -> Response[Any]:
+        text = client.get_execution(execution_id).output
+        return _json_body(value_body(text, f"the output of execution {execution_id!r}"))
+
+    @api.get("/executions/<execution_id>/steps/<step_key>/output")
+    def get_step_output(execution_id: str, step_key: str) -> Response[Any]:
+        key = unquote(step_key)
+        step = client.journal.load_steps(execution_id).get(key)
+        if step is None:
+            raise ExecutionNotFoundError(f"execution {execution_id!r} has no step {key!r}")
+        return _json_body(value_body(step.output, f"the output of step {key!r}"))
+
+
+def list_page(client: Client, params: dict[str, str]) -> dict[str, Any]:
+    """One page of ``GET /executions``: at most ``limit``, within the response budget."""
+    limit = parse_limit(params)
+    token = params.get("next")
+    records = client.list_executions(
+        workflow_id=params.get("workflow_id") or None,
+        status=params.get("status") or None,
+        limit=limit + 1,  # one more tells whether there is a next page
+        load_values=False,
+        before=None if not token else decode_cursor(token),
+    )
+    views, shown = page_view(records[:limit])
+    more = shown < len(records)
+    cursor = encode_cursor(records[shown - 1]) if more and shown else None
+    return {"executions": views, "next": cursor}
+
+
 def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     """The API's routes, bound to ``client``."""
     api = LambdaFunctionUrlResolver()
@@ -103,13 +164,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
 
     @api.get("/executions")
     def list_executions() -> dict[str, Any]:
-        params = api.current_event.query_string_parameters or {}
-        records = client.list_executions(
-            workflow_id=params.get("workflow_id") or None,
-            status=params.get("status") or None,
-            limit=parse_limit(params),
-        )
-        return {"executions": [execution_view(record) for record in records]}
+        return list_page(client, api.current_event.query_string_parameters or {})
 
     @api.post("/executions/<execution_id>/cancel")
     def cancel(execution_id: str) -> dict[str, Any]:
@@ -120,20 +175,23 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
         record = client.get_execution(execution_id)
         params = api.current_event.query_string_parameters or {}
         if params.get("steps", "true") == "false":  # cheap status polling
-            return execution_view(record)
-        return execution_view(record, client.journal.load_steps(execution_id).values())
+            return detail_view(record, None)
+        return detail_view(record, client.journal.load_steps(execution_id).values())
+
+    _add_value_routes(api, client)
 
     # Registered by call: Powertools' decorator is untyped. Lookup follows the MRO, so
     # the SteplineError entry answers for every domain error not listed before it.
     api.exception_handler([WorkflowNotFoundError, ExecutionNotFoundError])(_not_found)
     api.exception_handler(ExecutionConflictError)(_conflict)
+    api.exception_handler(ResponseTooLargeError)(_too_large)
     api.exception_handler([InvalidPayloadError, SerializationError, SteplineError])(_bad_request)
     return api
 
 
 def build_client_from_environment() -> Client:
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+    journal = journal_from_environ(settings)
     invoker = LambdaInvoker(boto3.client("lambda"), os.environ["STEPLINE_RUNNER_FUNCTION"])
     return Client(App.from_modules(settings.app_modules), journal, invoker)
 

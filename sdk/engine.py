@@ -133,6 +133,7 @@ class Engine:
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
+        execution = self.journal.load_values(execution)  # a long input: one read
         stop_at = None if deadline is None else deadline - self.deadline_margin
         return Invocation(self, self._state(execution, steps, owner, stop_at))
 
@@ -259,7 +260,11 @@ class Invocation:
             return self._finish(ExecutionStatus.FAILED, error=self._died())
         try:
             result = await self._call_workflow()
-            output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
+            output = serde.dumps(
+                result,
+                what=f"the output of workflow {self._workflow_id!r}",
+                limit=state.journal.max_value_bytes,
+            )
         except Exception as exc:  # the workflow's own error (signals are BaseExceptions)
             self._raise_if_halted()
             await state.settle()

@@ -13,15 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdk.errors import StepFailedError, WorkflowFailedError
+from sdk.sizes import MAX_ERROR_MESSAGE, MAX_ERROR_TRACEBACK, truncated
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
-    """A recorded exception: ``type`` is ``module:QualName``."""
+    """A recorded exception: ``type`` is ``module:QualName``.
+
+    A long message or traceback is cut (``…[truncated N bytes]``), so a record always
+    fits its journal item.
+    """
 
     type: str
     message: str
     traceback: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", truncated(self.message, MAX_ERROR_MESSAGE))
+        object.__setattr__(self, "traceback", truncated(self.traceback, MAX_ERROR_TRACEBACK))
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorInfo:
