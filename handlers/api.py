@@ -2,8 +2,12 @@
 
     GET  /workflows                         the app's workflows
     POST /workflows/{id}/invoke             start one: {"payload": ..., "execution_id": ...}
-    GET  /executions?workflow_id=&status=   executions, newest first
+    GET  /executions?workflow_id=&status=&limit=&next=
+                                            executions, newest first, a page at a time
     GET  /executions/{id}[?steps=false]     one execution with its steps (or without)
+    GET  /executions/{id}/input             a value whole (views shorten long ones)
+    GET  /executions/{id}/output
+    GET  /executions/{id}/steps/{key}/output
     POST /executions/{id}/cancel            cancel it and its children
     POST /executions/{id}/resume            run a parked execution again (after a fix)
 
@@ -12,6 +16,7 @@ answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does n
 Path parameters are percent-decoded. Bad input is a 400 (413 for a body too large) with a
 JSON message naming the problem, raised before anything is written (``handlers.api_input``
 has the rules); unknown ids are a 404; never a 5xx for bad input.
+Responses stay under Lambda's 6 MB (``sdk.views``); a value too long for one is a 413.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -37,7 +43,7 @@ from handlers.api_input import (
     path_parameter,
     query,
 )
-from handlers.config import HandlerSettings
+from handlers.config import HandlerSettings, journal_from_environ
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, LambdaInvoker
 from sdk.errors import (
@@ -47,8 +53,16 @@ from sdk.errors import (
     SteplineError,
     WorkflowNotFoundError,
 )
-from sdk.journal.dynamodb import DynamoJournal, client_config
-from sdk.views import execution_view, workflow_view
+from sdk.views import (
+    ResponseTooLargeError,
+    decode_cursor,
+    detail_view,
+    encode_cursor,
+    execution_view,
+    page_view,
+    value_body,
+    workflow_view,
+)
 
 logger = Logger(service="stepline-api")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")  # OPTIONS is every route's
@@ -110,6 +124,56 @@ def _no_route(api: LambdaFunctionUrlResolver) -> Callable[[Exception], Response[
     return answer
 
 
+def _too_large(exc: Exception) -> Response[Any]:
+    return _error(413, exc)
+
+
+def _json_body(text: str) -> Response[Any]:
+    return Response(200, content_types.APPLICATION_JSON, text)
+
+
+def _add_value_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
+    """The routes that return one stored value whole (views shorten long ones)."""
+
+    @api.get("/executions/<execution_id>/input")
+    def get_input(execution_id: str) -> Response[Any]:
+        checked = path_execution_id(execution_id)
+        text = client.get_execution(checked).input
+        return _json_body(value_body(text, f"the input of execution {checked!r}"))
+
+    @api.get("/executions/<execution_id>/output")
+    def get_output(execution_id: str) -> Response[Any]:
+        checked = path_execution_id(execution_id)
+        text = client.get_execution(checked).output
+        return _json_body(value_body(text, f"the output of execution {checked!r}"))
+
+    @api.get("/executions/<execution_id>/steps/<step_key>/output")
+    def get_step_output(execution_id: str, step_key: str) -> Response[Any]:
+        execution_id = path_execution_id(execution_id)
+        key = unquote(step_key)
+        step = client.journal.load_steps(execution_id).get(key)
+        if step is None:
+            raise ExecutionNotFoundError(f"execution {execution_id!r} has no step {key!r}")
+        return _json_body(value_body(step.output, f"the output of step {key!r}"))
+
+
+def list_page(client: Client, params: Mapping[str, str]) -> dict[str, Any]:
+    """One page of ``GET /executions``: at most ``limit``, within the response budget."""
+    limit = parse_limit(params)
+    token = params.get("next")
+    records = client.list_executions(
+        workflow_id=params.get("workflow_id") or None,
+        status=params.get("status") or None,
+        limit=limit + 1,  # one more tells whether there is a next page
+        load_values=False,
+        before=None if not token else decode_cursor(token),
+    )
+    views, shown = page_view(records[:limit])
+    more = shown < len(records)
+    cursor = encode_cursor(records[shown - 1]) if more and shown else None
+    return {"executions": views, "next": cursor}
+
+
 def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     """The API's routes, bound to ``client``."""
     api = ApiResolver()
@@ -135,14 +199,9 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     @route("/executions")
     def list_executions() -> dict[str, Any]:
         params = query(
-            api.current_event.query_string_parameters, ("workflow_id", "status", "limit")
+            api.current_event.query_string_parameters, ("workflow_id", "status", "limit", "next")
         )
-        records = client.list_executions(
-            workflow_id=params.get("workflow_id") or None,
-            status=params.get("status") or None,
-            limit=parse_limit(params),
-        )
-        return {"executions": [execution_view(record) for record in records]}
+        return list_page(client, params)
 
     @route("/executions/<execution_id>/cancel")
     def cancel(execution_id: str) -> dict[str, Any]:
@@ -162,9 +221,10 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
         with_steps = parse_steps(query(api.current_event.query_string_parameters, ("steps",)))
         record = client.get_execution(checked)
         if not with_steps:  # cheap status polling
-            return execution_view(record)
-        return execution_view(record, client.journal.load_steps(checked).values())
+            return detail_view(record, None)
+        return detail_view(record, client.journal.load_steps(checked).values())
 
+    _add_value_routes(api, client)
     _answer_the_rest(api)
     return api
 
@@ -181,13 +241,13 @@ def _answer_the_rest(api: ApiResolver) -> None:
     api.not_found(_no_route(api))
     api.exception_handler([WorkflowNotFoundError, ExecutionNotFoundError])(_error_handler(404))
     api.exception_handler([ExecutionConflictError, ExecutionNotRunnableError])(_error_handler(409))
-    api.exception_handler(BodyTooLarge)(_error_handler(413))
+    api.exception_handler([BodyTooLarge, ResponseTooLargeError])(_error_handler(413))
     api.exception_handler(SteplineError)(_error_handler(400))
 
 
 def build_client_from_environment() -> Client:
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+    journal = journal_from_environ(settings)
     invoker = LambdaInvoker(boto3.client("lambda"), os.environ["STEPLINE_RUNNER_FUNCTION"])
     return Client(App.from_modules(settings.app_modules), journal, invoker)
 

@@ -6,7 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import boto3
+
 from sdk.aws_timers import TimerRoutes
+from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.sizes import DEFAULT_MAX_VALUE
+from sdk.values import S3ValueStore, ValueStore
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,20 @@ def timer_routes_from_environ(environ: Mapping[str, str] | None = None) -> Timer
     if missing:
         raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
     return TimerRoutes(**{field: env[name] for field, name in TIMER_VARIABLES.items()})
+
+
+def values_from_environ(environ: Mapping[str, str] | None = None) -> ValueStore | None:
+    """The stack's value store: S3 bucket ``STEPLINE_VALUES_BUCKET`` (none if unset),
+    taking values up to ``STEPLINE_MAX_VALUE_BYTES`` (10 MB by default)."""
+    env = os.environ if environ is None else environ
+    bucket = env.get("STEPLINE_VALUES_BUCKET")
+    if not bucket:
+        return None
+    max_bytes = int(env.get("STEPLINE_MAX_VALUE_BYTES") or DEFAULT_MAX_VALUE)
+    return S3ValueStore(boto3.client("s3"), bucket, max_bytes=max_bytes)
+
+
+def journal_from_environ(settings: HandlerSettings) -> DynamoJournal:
+    """The journal of a deployed app: its table, and its bucket for large values."""
+    client = boto3.client("dynamodb", config=client_config())
+    return DynamoJournal(client, settings.table_name, values=values_from_environ())

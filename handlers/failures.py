@@ -18,13 +18,13 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings
+from handlers.config import HandlerSettings, journal_from_environ
 from sdk.client import Invoker, LambdaInvoker
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
 from sdk.failures import ErrorInfo
 from sdk.journal.base import Journal
-from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.journal.dynamodb import client_config
 from sdk.transient import names_transient_error
 
 logger = Logger(service="stepline-failures")
@@ -122,7 +122,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if _recorder is None:
         settings = HandlerSettings.from_environ()
         _recorder = FailureRecorder(
-            DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name),
+            journal_from_environ(settings),
             LambdaInvoker(
                 boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
             ),

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, timer_routes_from_environ
+from handlers.config import HandlerSettings, journal_from_environ, timer_routes_from_environ
 from sdk import aws_timers
 from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
@@ -28,7 +28,7 @@ from sdk.clock import SystemClock
 from sdk.engine import Engine, Outcome
 from sdk.errors import TransientInfrastructureError
 from sdk.ids import new_token
-from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.journal.dynamodb import client_config
 from sdk.transient import is_transient
 
 logger = Logger(service="stepline-runner")
@@ -113,7 +113,7 @@ def build_runner_from_environment() -> Runner:
     ``STEPLINE_SCHEDULER_ROLE_ARN``).
     """
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+    journal = journal_from_environ(settings)
     reinvoker = LambdaInvoker(
         boto3.client("lambda", config=client_config()), os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     )

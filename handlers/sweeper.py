@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings
+from handlers.config import HandlerSettings, journal_from_environ
 from sdk.client import LambdaInvoker
-from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.journal.dynamodb import client_config
 from sdk.sweeper import Sweeper
 
 logger = Logger(service="stepline-sweeper")
@@ -22,7 +22,7 @@ logger = Logger(service="stepline-sweeper")
 
 def build_sweeper_from_environment() -> Sweeper:
     settings = HandlerSettings.from_environ()
-    journal = DynamoJournal(boto3.client("dynamodb", config=client_config()), settings.table_name)
+    journal = journal_from_environ(settings)
     invoker = LambdaInvoker(
         boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
     )

@@ -152,6 +152,26 @@ def _table() -> dict[str, Any]:
     return {"Type": "AWS::DynamoDB::Table", "Properties": properties}
 
 
+def _values_bucket() -> dict[str, Any]:
+    """Where values past DynamoDB's item limit live (``sdk.values``): private, encrypted."""
+    return {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+        },
+    }
+
+
 def _function(
     name: str, handler: str, description: str, policies: list[Any], **extra: Any
 ) -> dict[str, Any]:
@@ -176,6 +196,7 @@ def build_template(
     invocation's lease holds an execution before the sweeper re-drives it.
     """
     crud = {"DynamoDBCrudPolicy": {"TableName": {"Ref": "JournalTable"}}}
+    values = {"S3CrudPolicy": {"BucketName": {"Ref": "ValuesBucket"}}}
     workflows = ", ".join(wf.id for wf in app)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -191,6 +212,7 @@ def build_template(
                     "Variables": {
                         "STEPLINE_APP": ",".join(app_modules),
                         "STEPLINE_TABLE": {"Ref": "JournalTable"},
+                        "STEPLINE_VALUES_BUCKET": {"Ref": "ValuesBucket"},
                         "STEPLINE_BUS": {"Fn::GetAtt": ["EventBus", "Name"]},
                         "STEPLINE_RUNNER_FUNCTION": _sub("${AWS::StackName}-runner"),
                         "STEPLINE_RUNNER_ARN": _function_arn("runner"),
@@ -201,6 +223,7 @@ def build_template(
         },
         "Resources": {
             "JournalTable": _table(),
+            "ValuesBucket": _values_bucket(),
             "EventBus": {
                 "Type": "AWS::Events::EventBus",
                 "Properties": {"Name": _sub("${AWS::StackName}-bus")},
@@ -215,7 +238,7 @@ def build_template(
                 "runner",
                 "handlers.runner.handler",
                 "Runs one invocation of one workflow execution (replays its journal).",
-                [crud, _invoke_policy("runner"), _timer_policy()],
+                [crud, values, _invoke_policy("runner"), _timer_policy()],
                 Timeout=runner_timeout,
                 Environment={
                     "Variables": {
@@ -239,7 +262,7 @@ def build_template(
                 "failures",
                 "handlers.failures.handler",
                 "Records an execution as failed when its runner invocations are exhausted.",
-                [crud, _invoke_policy("runner")],
+                [crud, values, _invoke_policy("runner")],
             ),
             "WakeupsFunction": _function(
                 "wakeups",
@@ -263,7 +286,7 @@ def build_template(
                 "sweeper",
                 "handlers.sweeper.handler",
                 "Re-drives executions whose lease expired or whose wake-up is overdue.",
-                [crud, _invoke_policy("runner")],
+                [crud, values, _invoke_policy("runner")],
                 Events={
                     "Sweep": {
                         "Type": "ScheduleV2",
@@ -279,13 +302,14 @@ def build_template(
                 "api",
                 "handlers.api.handler",
                 "The HTTP API: list workflows, invoke them, inspect executions.",
-                [crud, _invoke_policy("runner")],
+                [crud, values, _invoke_policy("runner")],
                 FunctionUrlConfig={"AuthType": "AWS_IAM"},
             ),
         },
         "Outputs": {
             "ApiUrl": {"Value": {"Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]}},
             "JournalTableName": {"Value": {"Ref": "JournalTable"}},
+            "ValuesBucketName": {"Value": {"Ref": "ValuesBucket"}},
             "EventBusName": {"Value": {"Fn::GetAtt": ["EventBus", "Name"]}},
             "RunnerFunctionName": {"Value": {"Ref": "RunnerFunction"}},
             "TimerQueueUrl": {"Value": {"Ref": "TimerQueue"}},

@@ -63,6 +63,7 @@ class Stack:
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     emulated: dict[str, dict[str, Any]] = field(default_factory=dict)
     intrinsics: Intrinsics | None = None
+    values_bucket: str | None = None  # where values past the item limit go
 
     def emulated_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         """The kept resources of one type, by logical id, intrinsic functions unresolved."""
@@ -198,6 +199,7 @@ def deploy(
         functions=_functions(clients("lambda"), ours, physical),
         emulated=ours,
         intrinsics=intrinsics,
+        values_bucket=outputs.get("ValuesBucketName"),
     )
 
 

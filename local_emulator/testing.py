@@ -1,7 +1,8 @@
 """What the pytest fixture hands a test: an app running on moto, in-process or in workers.
 
 ``InProcessStepline`` runs each invocation inline on DynamoDB in moto with a virtual
-clock; ``WorkerStepline`` runs the full emulator (functions in worker processes).
+clock, large values in S3 in moto; ``WorkerStepline`` runs the full emulator
+(functions in worker processes).
 Both offer ``invoke``, ``client``, ``steps`` and ``close``.
 
 Each harness has a moto account of its own (``local_emulator.accounts``): an
@@ -31,9 +32,11 @@ from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
 from sdk.sweeper import Sweeper
 from sdk.timers import ManualTimers
+from sdk.values import S3ValueStore
 from sdk.workflow import Workflow
 
 TABLE = "stepline-test"
+VALUES_BUCKET = "stepline-test-values"
 REGION = "us-east-1"
 
 
@@ -66,11 +69,14 @@ class InProcessStepline(_Base):
         try:
             dynamodb = self.aws_client("dynamodb", config=client_config())
             dynamodb.create_table(**table_definition(TABLE))
+            s3 = self.aws_client("s3")
+            s3.create_bucket(Bucket=VALUES_BUCKET)
             self.app = App.from_modules(modules)
         except BaseException:
             self.close()
             raise
-        self.journal = DynamoJournal(dynamodb, TABLE)
+        self.values = S3ValueStore(s3, VALUES_BUCKET)
+        self.journal = DynamoJournal(dynamodb, TABLE, values=self.values)
         self.timers = ManualTimers()
         self.engine = Engine(self.app, self.journal, self.clock, timers=self.timers)
         self.invoker = InlineInvoker(self.engine)
@@ -118,7 +124,10 @@ class WorkerStepline(_Base):
         except BaseException:
             self.emulator.stop()
             raise
-        journal = DynamoJournal(self.emulator.client("dynamodb"), stack.table_name)
+        values = None
+        if stack.values_bucket is not None:
+            values = S3ValueStore(self.emulator.client("s3"), stack.values_bucket)
+        journal = DynamoJournal(self.emulator.client("dynamodb"), stack.table_name, values=values)
         self.client = Client(
             self.app, journal, LambdaInvoker(self.emulator.client("lambda"), runner)
         )

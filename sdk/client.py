@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sdk import serde
@@ -121,7 +121,7 @@ class ExecutionHandle(Generic[R]):
         return f"<ExecutionHandle {self.workflow_id} {self.id}>"
 
     def status(self) -> ExecutionStatus:
-        return self.client.get_execution(self.id).status
+        return self.client.journal.get_execution(self.id).status
 
     def cancel(self) -> ExecutionRecord:
         """Cancel this execution and its children (see ``Client.cancel``)."""
@@ -171,7 +171,7 @@ class Client:
             workflow_id=wf.id,
             status=ExecutionStatus.PENDING,
             created_at=self.clock.now(),
-            input=wf.encode_input(payload),
+            input=wf.encode_input(payload, limit=self.journal.max_value_bytes),
             due_at=self.clock.now() + START_GRACE,
             user_id=options.get("user_id"),
             session_id=options.get("session_id"),
@@ -228,7 +228,8 @@ class Client:
         return ExecutionHandle(self, execution_id, self.get_execution(execution_id).workflow_id)
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
-        return self.journal.get_execution(execution_id)
+        """The execution, with its input and output."""
+        return self.journal.load_values(self.journal.get_execution(execution_id))
 
     def list_executions(
         self,
@@ -236,8 +237,16 @@ class Client:
         workflow_id: str | None = None,
         status: ExecutionStatus | str | None = None,
         limit: int = 100,
+        load_values: bool = True,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ExecutionRecord]:
-        """Executions, newest first, optionally of one workflow and/or one status."""
+        """Executions, newest first, optionally of one workflow and/or one status.
+
+        With ``load_values=False`` a long input or output is left out (its size is in
+        ``input_bytes`` / ``output_bytes``), which saves a read per such execution.
+        ``before`` continues a listing after the ``(created_at, execution_id)`` of the last
+        execution of the page before.
+        """
         if workflow_id is not None:
             self.app.get(workflow_id)
         wanted = None
@@ -247,16 +256,19 @@ class Client:
             except ValueError:
                 known = ", ".join(s.value for s in ExecutionStatus)
                 raise SteplineError(f"unknown status {status!r} (known: {known})") from None
-        return self.journal.list_executions(workflow_id=workflow_id, status=wanted, limit=limit)
+        found = self.journal.list_executions(
+            workflow_id=workflow_id, status=wanted, limit=limit, before=before
+        )
+        return [self.journal.load_values(r) for r in found] if load_values else found
 
     def wait(self, execution_id: str, *, timeout: float | None = None) -> ExecutionRecord:
         """Poll until the execution is finished (or parked); returns its record."""
         give_up = None if timeout is None else time.monotonic() + timeout
         interval = 0.005
         while True:
-            record = self.get_execution(execution_id)
+            record = self.journal.get_execution(execution_id)
             if record.status.finished or record.status is ExecutionStatus.PARKED:
-                return record
+                return self.journal.load_values(record)
             if give_up is not None and time.monotonic() >= give_up:
                 raise ResultTimeoutError(
                     f"execution {execution_id!r} is still {record.status.value} after {timeout}s"
@@ -278,6 +290,7 @@ class Client:
             )
         if record.status is not ExecutionStatus.COMPLETED:
             raise SteplineError(f"execution {record.execution_id!r} is {record.status.value}")
+        record = self.journal.load_values(record)
         annotation = None
         if record.workflow_id in self.app:
             annotation = self.app.get(record.workflow_id).output_annotation

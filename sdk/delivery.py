@@ -53,7 +53,7 @@ def deliver_outcome(journal: Journal, invoker: Invoker | None, child: ExecutionR
     assert child.status.finished, f"{child.execution_id} is not finished"
     parent = child.parent_execution_id
     if parent is not None and child.parent_step_key is not None:
-        journal.record_step(parent, report_of(child))
+        journal.record_step(parent, report_of(journal.load_values(child)))
         try:
             woken = journal.wake(parent)
         except ExecutionNotFoundError:

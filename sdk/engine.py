@@ -153,6 +153,7 @@ class Engine:
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
+        execution = self.journal.load_values(execution)  # a long input: one read
         stop_at = None if deadline is None else deadline - self.deadline_margin
         return Invocation(self, self._state(execution, steps, owner, stop_at))
 
@@ -281,7 +282,11 @@ class Invocation:
             return self._finish(ExecutionStatus.FAILED, error=self._died())
         try:
             result = await self._workflow_or_halt()
-            output = serde.dumps(result, what=f"the output of workflow {self._workflow_id!r}")
+            output = serde.dumps(
+                result,
+                what=f"the output of workflow {self._workflow_id!r}",
+                limit=state.journal.max_value_bytes,
+            )
         except BaseException as exc:
             self._raise_if_halted()
             signal = _engine_signal(exc)  # one a TaskGroup wrapped in a group, say

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from sdk.errors import SerializationError
+from sdk.sizes import MAX_INLINE_VALUE
 
 _SCALAR_TAGS: dict[type, str] = {
     dt.datetime: "datetime",
@@ -34,8 +35,9 @@ _SCALAR_TAGS: dict[type, str] = {
 _TAG_TYPES: dict[str, type] = {tag: kind for kind, tag in _SCALAR_TAGS.items()}
 _PLAIN = (str, int, float, bool, type(None), dict, list)
 
-# A DynamoDB item holds at most 400 KB; leave room for the rest of the record.
-MAX_STORED_BYTES = 350_000
+# The most a journal stores without a value store (a DynamoDB item holds 400 KB);
+# journals say what they take in ``Journal.max_value_bytes``.
+MAX_STORED_BYTES = MAX_INLINE_VALUE
 
 
 def _default(value: Any) -> Any:
@@ -59,16 +61,20 @@ def _is_model(value: Any) -> bool:
     return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
-def dumps(value: Any, *, what: str) -> str:
-    """Encode ``value`` as compact JSON; ``what`` names it in errors (e.g. "step 'charge'")."""
+def dumps(value: Any, *, what: str, limit: int = MAX_STORED_BYTES) -> str:
+    """Encode ``value`` as compact JSON; ``what`` names it in errors (e.g. "step 'charge'").
+
+    JSON longer than ``limit`` bytes (what the journal stores) is a ``SerializationError``.
+    """
     try:
         text = json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"cannot store the value of {what} as JSON: {exc}") from exc
-    if len(text) > MAX_STORED_BYTES // 4 and len(text.encode()) > MAX_STORED_BYTES:
+    if len(text) > limit // 4 and len(text.encode()) > limit:
         raise SerializationError(
             f"the value of {what} is {len(text.encode())} bytes of JSON, more than the "
-            f"{MAX_STORED_BYTES} a journal record holds"
+            f"{limit} the journal stores"
+            + ("" if limit > MAX_INLINE_VALUE else " (give it a value store for more)")
         )
     return text
 

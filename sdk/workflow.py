@@ -81,12 +81,12 @@ class Workflow(Generic[R]):
         except Exception as exc:  # pydantic.ValidationError, without importing pydantic here
             raise InvalidPayloadError(f"invalid input for workflow {self.id!r}: {exc}") from exc
 
-    def encode_input(self, payload: Any) -> str | None:
-        """Validate ``payload`` and encode it for the journal."""
+    def encode_input(self, payload: Any, *, limit: int = serde.MAX_STORED_BYTES) -> str | None:
+        """Validate ``payload`` and encode it for the journal (at most ``limit`` bytes)."""
         value = self.validate_input(payload)
         if not self.takes_input:
             return None
-        return serde.dumps(value, what=f"the input of workflow {self.id!r}")
+        return serde.dumps(value, what=f"the input of workflow {self.id!r}", limit=limit)
 
     def decode_input(self, text: str | None) -> Any:
         """Rebuild the stored input (the inverse of ``encode_input``)."""

@@ -14,7 +14,24 @@ from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
 
 
 class Journal(Protocol):
-    """Durable storage of executions and their steps."""
+    """Durable storage of executions and their steps.
+
+    Every write is checked against DynamoDB's item limit before it is sent; values past
+    it go to the journal's value store (``sdk.values``), if it was given one.
+    """
+
+    @property
+    def max_value_bytes(self) -> int:
+        """The longest value (JSON bytes) it stores: an input, a step result, an output."""
+        ...
+
+    def load_values(self, record: ExecutionRecord) -> ExecutionRecord:
+        """``record`` with its input and output, when they live in items of their own.
+
+        ``get_execution``, ``list_executions`` and the lease read the execution item
+        alone (see ``ExecutionRecord.loaded``); this reads the rest, nothing if loaded.
+        """
+        ...
 
     def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
         """Store a new execution; an identical existing one is returned as is.
@@ -33,8 +50,10 @@ class Journal(Protocol):
         workflow_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ExecutionRecord]:
-        """Executions, newest first."""
+        """Executions, newest first (by creation time, then id); with ``before`` (the
+        ``(created_at, execution_id)`` of the last one of a page) those after it."""
         ...
 
     def acquire_lease(

@@ -3,6 +3,11 @@
 One write per step (a conditional ``PutItem``), one ``Query`` per load, and
 conditional updates for the lease. A ``ConditionalCheckFailedException`` always
 becomes a domain answer: the existing record, or a Stepline error.
+
+Every item is measured before it is written (``sdk.journal.fit``). A long input or
+output gets an item of its own, written in one transaction with the execution item
+(so no execution is ever runnable without its input, nor completed without its
+output); a value past the item limit goes to the value store, if one was given.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from sdk.errors import (
 )
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
+from sdk.journal.fit import (
+    EXECUTION_RESERVE,
+    check_item,
+    execution_items,
+    max_value_bytes,
+    output_item,
+    resolve,
+    step_item,
+)
 from sdk.journal.leases import (
     check_creatable,
     check_runnable,
@@ -34,18 +48,23 @@ from sdk.journal.leases import (
 from sdk.journal.records import (
     DUE,
     EXECUTION_SK,
+    INPUT_SK,
     LEASE_SWEEP_SLACK,
+    OUTPUT_SK,
     RESUME_GRACE,
     STEP_PREFIX,
+    VALUE_ATTR,
     ExecutionRecord,
     ExecutionStatus,
     Item,
     StepRecord,
     epoch_ms,
     error_to_item,
+    inline_value,
     iso,
 )
 from sdk.journal.schema import BY_DUE_INDEX, BY_PARENT_INDEX, BY_STATUS_INDEX, BY_WORKFLOW_INDEX
+from sdk.values import ValueStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,15 +84,43 @@ def client_config() -> Config:
 
 
 def _conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    """A refused condition, of a single write or of one write of a transaction."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") == "TransactionCanceledException":
+        return "ConditionalCheckFailed" in str(error.get("Message", ""))
+    return error.get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoJournal:
-    """A ``Journal`` in one DynamoDB table (see ``sdk.journal.schema``)."""
+    """A ``Journal`` in one DynamoDB table (see ``sdk.journal.schema``).
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    ``values`` stores values past DynamoDB's item limit (none: they are refused).
+    """
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, *, values: ValueStore | None = None
+    ) -> None:
         self._client = client
         self._table = table_name
+        self.values = values
+
+    @property
+    def max_value_bytes(self) -> int:
+        return max_value_bytes(self.values)
+
+    def load_values(self, record: ExecutionRecord) -> ExecutionRecord:
+        changes: dict[str, str | None] = {}
+        if record.input is None and record.input_bytes is not None:
+            changes["input"] = self._value(record.execution_id, INPUT_SK)
+        if record.output is None and record.output_bytes is not None:
+            changes["output"] = self._value(record.execution_id, OUTPUT_SK)
+        return record.evolve(**changes) if changes else record
+
+    def _value(self, execution_id: str, sk: str) -> str:
+        item = self._get_item(execution_id, sk)
+        if item is None:  # cannot happen: written in one transaction with the execution
+            raise ExecutionNotFoundError(f"execution {execution_id!r} has no {sk} item")
+        return str(resolve(item, VALUE_ATTR, self.values)[VALUE_ATTR]["S"])
 
     def _key(self, execution_id: str, sk: str = EXECUTION_SK) -> Item:
         return {"pk": {"S": execution_id}, "sk": {"S": sk}}
@@ -85,14 +132,24 @@ class DynamoJournal:
         return response.get("Item")
 
     def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        item, extra = execution_items(record, self.values)
         try:
-            self._client.put_item(
-                TableName=self._table, Item=record.to_item(), ConditionExpression=_NOT_EXISTS
-            )
+            if extra:  # the execution and its long input, all or nothing
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": self._table, "Item": one,
+                                 "ConditionExpression": _NOT_EXISTS}}
+                        for one in [*extra, item]
+                    ]
+                )  # fmt: skip
+            else:
+                self._client.put_item(
+                    TableName=self._table, Item=item, ConditionExpression=_NOT_EXISTS
+                )
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise
-            existing = self.get_execution(record.execution_id)
+            existing = self.load_values(self.get_execution(record.execution_id))
             check_creatable(existing, record)
             return existing
         return record
@@ -109,14 +166,21 @@ class DynamoJournal:
         workflow_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ExecutionRecord]:
         if workflow_id is not None:
-            found = self._query_index(BY_WORKFLOW_INDEX, "workflow_id", workflow_id, status, limit)
+            found = self._query_index(
+                BY_WORKFLOW_INDEX, "workflow_id", workflow_id, status, limit, before
+            )
         else:
             statuses = [status] if status is not None else list(ExecutionStatus)
             found = []
             for one in statuses:
-                found += self._query_index(BY_STATUS_INDEX, "status", one.value, None, limit)
+                found += self._query_index(
+                    BY_STATUS_INDEX, "status", one.value, None, limit, before
+                )
+        if before is not None:
+            found = [r for r in found if (r.created_at, r.execution_id) < before]
         found.sort(key=lambda r: (r.created_at, r.execution_id), reverse=True)
         return found[:limit]
 
@@ -127,7 +191,10 @@ class DynamoJournal:
         value: str,
         status: ExecutionStatus | None,
         limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ExecutionRecord]:
+        """Up to ``limit`` executions, newest first, and every one created at the same time
+        as the last of them (the index orders those arbitrarily; the caller sorts by id)."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index,
@@ -136,18 +203,21 @@ class DynamoJournal:
             "ExpressionAttributeValues": {":v": {"S": value}},
             "ScanIndexForward": False,
         }
+        if before is not None:
+            request["KeyConditionExpression"] += " AND created_at <= :before"
+            request["ExpressionAttributeValues"][":before"] = {"S": iso(before[0])}
         if status is not None:
             request["FilterExpression"] = "#st = :st"
             request["ExpressionAttributeNames"]["#st"] = "status"
             request["ExpressionAttributeValues"][":st"] = {"S": status.value}
         found: list[ExecutionRecord] = []
-        while len(found) < limit:
+        while len(found) <= limit or found[-1].created_at == found[limit - 1].created_at:
             response = self._client.query(**request)
             found += [ExecutionRecord.from_item(item) for item in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return found[:limit]
+        return found
 
     def acquire_lease(
         self, execution_id: str, *, owner: str, now: datetime, expires_at: datetime
@@ -223,26 +293,23 @@ class DynamoJournal:
         while True:
             response = self._client.query(**request)
             for item in response.get("Items", []):
-                record = StepRecord.from_item(item)
+                record = StepRecord.from_item(resolve(item, "out", self.values))
                 steps[record.key] = record
             if "LastEvaluatedKey" not in response:
                 return steps
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+        item = step_item(execution_id, step.to_item(execution_id), self.values)
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=step.to_item(execution_id),
-                ConditionExpression=_NOT_EXISTS,
-            )
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=_NOT_EXISTS)
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise
-            item = self._get_item(execution_id, STEP_PREFIX + step.key)
-            if item is None:  # cannot happen: the condition failed because it exists
+            existing = self._get_item(execution_id, STEP_PREFIX + step.key)
+            if existing is None:  # cannot happen: the condition failed because it exists
                 raise
-            return StepRecord.from_item(item)
+            return StepRecord.from_item(resolve(existing, "out", self.values))
         return step
 
     def wake(self, execution_id: str) -> ExecutionRecord:
@@ -273,14 +340,22 @@ class DynamoJournal:
         error: ErrorInfo | None = None,
         due_at: datetime | None = None,
     ) -> None:
+        long_output = not inline_value(output)
         values: dict[str, Any] = {
             "status": {"S": status.value},
             "finished_at": {"S": iso(now)},
-            "output": None if output is None else {"S": output},
+            "output": None if output is None or long_output else {"S": output},
+            "output_bytes": {"N": str(len((output or "").encode()))} if long_output else None,
             "output_tag": None if output_tag is None else {"S": output_tag},
             "error": None if error is None else {"M": error_to_item(error)},
         }
-        self._update_leased(execution_id, owner, values, due_at=due_at)
+        check_item(
+            {k: v for k, v in values.items() if v is not None},
+            f"the outcome of execution {execution_id!r}",
+            reserve=EXECUTION_RESERVE,
+        )
+        extra = [output_item(execution_id, output or "", self.values)] if long_output else []
+        self._update_leased(execution_id, owner, values, due_at=due_at, puts=extra)
 
     def suspend_execution(
         self,
@@ -305,8 +380,12 @@ class DynamoJournal:
         *,
         due_at: datetime | None,
         seen: int | None = None,
+        puts: list[Item] | None = None,
     ) -> None:
         """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
+
+        With ``puts`` (items beside the execution's, such as a long output) all is written
+        in one transaction.
 
         Only if ``owner`` still holds the lease; otherwise ``LeaseLost``. With ``seen``
         (a suspension), a requested cancellation refuses it with ``Cancelled`` and a
@@ -332,25 +411,31 @@ class DynamoJournal:
             extra[":seen"] = {"N": str(seen)}
         # ``sweep`` stays: without ``due_at`` the item is out of the sparse by-due index.
         removed = "lease_owner, lease_expires" + ("" if due_at is not None else ", due_at")
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(execution_id),
+            "UpdateExpression": (
+                "SET "
+                + ", ".join([*sets, "version = version + :one", "closed_by = :owner"])
+                + " REMOVE "
+                + removed
+            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {
+                **{f":{name}": values[name] for name in present},
+                ":owner": {"S": owner},
+                ":one": {"N": "1"},
+                **extra,
+            },
+        }
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=self._key(execution_id),
-                UpdateExpression=(
-                    "SET "
-                    + ", ".join([*sets, "version = version + :one", "closed_by = :owner"])
-                    + " REMOVE "
-                    + removed
-                ),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **{f":{name}": values[name] for name in present},
-                    ":owner": {"S": owner},
-                    ":one": {"N": "1"},
-                    **extra,
-                },
-            )
+            if puts:
+                writes: list[Any] = [{"Put": {"TableName": self._table, "Item": i}} for i in puts]
+                writes.append({"Update": update})
+                self._client.transact_write_items(TransactItems=writes)
+            else:
+                self._client.update_item(**update)
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise
@@ -416,6 +501,8 @@ class DynamoJournal:
     def fail_execution(
         self, execution_id: str, *, error: ErrorInfo, now: datetime
     ) -> ExecutionRecord | None:
+        check_item({"error": {"M": error_to_item(error)}}, f"the error of {execution_id!r}",
+                   reserve=EXECUTION_RESERVE)  # fmt: skip
         try:
             response = self._client.update_item(
                 TableName=self._table,

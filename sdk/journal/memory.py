@@ -1,7 +1,9 @@
 """The in-memory journal: the same semantics as DynamoDB, in a process.
 
 Used by unit tests and benchmarks. Thread-safe, so concurrent invocations race
-on it exactly as they would on conditional DynamoDB writes.
+on it exactly as they would on conditional DynamoDB writes. Every write is measured
+as the DynamoDB item it would be (``sdk.journal.fit``) and refused, or its value put
+in the value store, where DynamoDB's journal would do the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sdk.errors import (
     WokenUp,
 )
 from sdk.failures import ErrorInfo
+from sdk.journal.fit import execution_items, max_value_bytes, step_item
 from sdk.journal.leases import (
     check_creatable,
     check_runnable,
@@ -33,17 +36,27 @@ from sdk.journal.records import (
     StepRecord,
     epoch_ms,
 )
+from sdk.values import ValueStore
 
 
 class MemoryJournal:
-    """A ``Journal`` kept in dictionaries."""
+    """A ``Journal`` kept in dictionaries; ``values`` takes values past the item limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, values: ValueStore | None = None) -> None:
         self._lock = threading.Lock()
         self._executions: dict[str, ExecutionRecord] = {}
         self._steps: dict[str, dict[str, StepRecord]] = {}
+        self.values = values
+
+    @property
+    def max_value_bytes(self) -> int:
+        return max_value_bytes(self.values)
+
+    def load_values(self, record: ExecutionRecord) -> ExecutionRecord:
+        return record  # kept whole
 
     def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        execution_items(record, self.values)  # refuses what DynamoDB would
         with self._lock:
             existing = self._executions.get(record.execution_id)
             if existing is not None:
@@ -96,6 +109,7 @@ class MemoryJournal:
         workflow_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ExecutionRecord]:
         with self._lock:
             found = [
@@ -103,6 +117,7 @@ class MemoryJournal:
                 for record in self._executions.values()
                 if (workflow_id is None or record.workflow_id == workflow_id)
                 and (status is None or record.status == status)
+                and (before is None or (record.created_at, record.execution_id) < before)
             ]
         found.sort(key=lambda r: (r.created_at, r.execution_id), reverse=True)
         return found[:limit]
@@ -137,6 +152,7 @@ class MemoryJournal:
             return dict(self._steps.get(execution_id, {}))
 
     def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+        step_item(execution_id, step.to_item(execution_id), self.values)
         with self._lock:
             steps = self._steps.setdefault(execution_id, {})
             return steps.setdefault(step.key, step)
@@ -163,8 +179,12 @@ class MemoryJournal:
         with self._lock:
             if self._applied_before(execution_id, owner, status):
                 return
+            current = self._leased(execution_id, owner)
+            # measured as DynamoDB's journal would write it (the input is there already)
+            after = current.evolve(input=None, output=output, output_tag=output_tag, error=error)
+            execution_items(after, self.values)
             self._store_unleased(
-                self._leased(execution_id, owner),
+                current,
                 owner,
                 status=status,
                 output=output,

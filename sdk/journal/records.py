@@ -9,13 +9,18 @@ user step key can ever collide with them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sdk.failures import ErrorInfo
+from sdk.sizes import EXECUTION_INLINE_VALUE, utf8_len
 
 EXECUTION_SK = "#execution"
+# A long input or output lives in an item of its own, beside the execution item.
+INPUT_SK = "#input"
+OUTPUT_SK = "#output"
+VALUE_ATTR = "v"
 STEP_PREFIX = "step#"
 DUE = "due"  # the one partition of the sparse by-due index
 # A leased execution is due for the sweeper this long after its lease expires.
@@ -94,6 +99,24 @@ def _compact(item: dict[str, Any]) -> Item:
     return {name: attr for name, attr in item.items() if attr is not None}
 
 
+def inline_value(text: str | None) -> bool:
+    """Does ``text`` (an input or output) stay on the execution item itself?"""
+    return text is None or utf8_len(text) <= EXECUTION_INLINE_VALUE
+
+
+def value_item(execution_id: str, sk: str, text: str) -> Item:
+    """The item of an input or output too long for the execution item (``INPUT_SK``...)."""
+    return {"pk": {"S": execution_id}, "sk": {"S": sk}, VALUE_ATTR: {"S": text}}
+
+
+def _inline_s(text: str | None) -> dict[str, Any] | None:
+    return _s(text) if inline_value(text) else None
+
+
+def _size_n(text: str | None) -> dict[str, Any] | None:
+    return None if inline_value(text) else _n(utf8_len(text or ""))
+
+
 @dataclass(frozen=True, slots=True)
 class StepRecord:
     """The outcome of one step, stored once, never overwritten."""
@@ -163,7 +186,13 @@ def _error_from_item(attrs: Item) -> ErrorInfo:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionRecord:
-    """One run of one workflow: its input, status, outcome, lineage and lease."""
+    """One run of one workflow: its input, status, outcome, lineage and lease.
+
+    An input or output longer than ``EXECUTION_INLINE_VALUE`` lives in an item of its
+    own (``INPUT_SK``, ``OUTPUT_SK``); a record read from the execution item alone then
+    has ``input`` (``output``) ``None`` and its size in ``input_bytes`` (``output_bytes``)
+    until ``Journal.load_values`` fills it in (``loaded``).
+    """
 
     execution_id: str
     workflow_id: str
@@ -195,6 +224,15 @@ class ExecutionRecord:
     dead_invocations: int = 0  # invocations that died holding the lease
     closed_by: str | None = None  # the invocation whose write last dropped the lease
     previous_owner: str | None = None  # the holder the last lease replaced without release
+    input_bytes: int | None = field(default=None, compare=False)
+    output_bytes: int | None = field(default=None, compare=False)
+
+    @property
+    def loaded(self) -> bool:
+        """Are the input and output here (not only their sizes)?"""
+        return (self.input is not None or self.input_bytes is None) and (
+            self.output is not None or self.output_bytes is None
+        )
 
     @property
     def root_id(self) -> str:
@@ -216,8 +254,10 @@ class ExecutionRecord:
                 "workflow_id": {"S": self.workflow_id},
                 "status": {"S": self.status.value},
                 "created_at": {"S": iso(self.created_at)},
-                "input": _s(self.input),
-                "output": _s(self.output),
+                "input": _inline_s(self.input),
+                "input_bytes": _size_n(self.input),
+                "output": _inline_s(self.output),
+                "output_bytes": _size_n(self.output),
                 "output_tag": _s(self.output_tag),
                 "error": None if self.error is None else {"M": error_to_item(self.error)},
                 "parent_id": _s(self.parent_execution_id),
@@ -279,4 +319,6 @@ class ExecutionRecord:
             dead_invocations=_get_n(item, "dead") or 0,
             closed_by=_get_s(item, "closed_by"),
             previous_owner=_get_s(item, "prev_owner") or None,
+            input_bytes=_get_n(item, "input_bytes"),
+            output_bytes=_get_n(item, "output_bytes"),
         )

@@ -124,7 +124,9 @@ async def run_step(
             attempt += 1
             try:
                 result = await _call(fn, args, kwargs)
-                output = serde.dumps(result, what=f"step {key!r}")
+                output = serde.dumps(
+                    result, what=f"step {key!r}", limit=state.journal.max_value_bytes
+                )
             except Exception as exc:
                 retry = not isinstance(exc, TerminalError | SerializationError)
                 if retry and attempt <= max_retries:

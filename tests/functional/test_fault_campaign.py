@@ -100,7 +100,7 @@ STARTS: list[tuple[Any, int, str, Any]] = [  # workflow, input, final status, ou
 EXPECTED_STEPS = {
     "c-chain": {f"s{i}" for i in range(8)},
     "c-napper": {"before", "nap", "after"},
-    "c-parent": {"one", "one\x1fstarted", "side", "many", *(f"many\x1f{i}" for i in range(3))},
+    "c-parent": {"one", "side", "many", *(f"many\x1f{i}" for i in range(3))},
     "c-refused": {"ok", "no"},
     "c-child": {"double"},
 }
@@ -193,8 +193,9 @@ def test_every_execution_ends_right_under_faults_duplicates_and_crashes(seed: in
             assert record.output == str(output), (wf.id, record.output)
     for execution_id, record in executions.items():
         assert record.status.finished, (record, summary)  # nothing pending/running/suspended
-        if record.status.value == "completed":
-            assert set(steps[execution_id]) == EXPECTED_STEPS[record.workflow_id]
+        if record.status.value == "completed":  # (bookkeeping records may or may not be there)
+            recorded = {key for key, step in steps[execution_id].items() if not step.bookkeeping}
+            assert recorded == EXPECTED_STEPS[record.workflow_id]
     for (execution_id, key), runs in RUNS.items():
         assert runs <= 1 + crashed[execution_id], (execution_id, key, runs, summary)
 

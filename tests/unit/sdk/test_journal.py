@@ -14,6 +14,7 @@ from sdk.errors import (
     ExecutionNotRunnableError,
     LeaseBusyError,
     LeaseLost,
+    SerializationError,
     WokenUp,
 )
 from sdk.failures import ErrorInfo
@@ -271,3 +272,86 @@ def test_the_sweeper_list_holds_what_is_due_oldest_first(
     assert journal.set_due("e-2", due_at=None, expected=start + timedelta(minutes=3)) is True
     assert journal.list_due(clock.now()) == []
     assert journal.get_execution("e-1").due_at == moved
+
+
+# --------------------------------------------------------------------------------------
+# Sizes: every write measured as DynamoDB measures it
+# --------------------------------------------------------------------------------------
+
+LONG_INPUT = '"' + "i" * 300_000 + '"'
+
+
+def test_a_401kb_step_item_is_refused_like_dynamodb_and_nothing_is_written(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock))
+    step = StepRecord("k", "run", "f", StepStatus.COMPLETED, output="x" * (401 * 1024))
+    with pytest.raises(SerializationError, match=r"step 'k' of execution 'e-1' would be a "
+                       r"DynamoDB item of 41\d{4} bytes, over the 409600-byte item limit"):
+        journal.record_step("e-1", step)
+    assert journal.load_steps("e-1") == {}
+
+
+def test_a_long_input_reads_back_whole(journal: Journal, clock: VirtualClock) -> None:
+    journal.create_execution(execution(clock, input=LONG_INPUT))
+    assert journal.load_values(journal.get_execution("e-1")).input == LONG_INPUT
+
+
+def test_a_long_input_is_created_once_and_conflicts_with_another(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    journal.create_execution(execution(clock, input=LONG_INPUT))
+    assert journal.create_execution(execution(clock, input=LONG_INPUT)).input == LONG_INPUT
+    with pytest.raises(ExecutionConflictError, match="with a different input"):
+        journal.create_execution(execution(clock, input=LONG_INPUT[:-2] + 'j"'))
+
+
+def test_a_long_output_reads_back_whole(journal: Journal, clock: VirtualClock) -> None:
+    journal.create_execution(execution(clock))
+    lease(journal, clock, "a")
+    output = '"' + "o" * 300_000 + '"'
+    journal.finish_execution(
+        "e-1", owner="a", status=ExecutionStatus.COMPLETED, now=clock.now(), output=output
+    )
+    journal.finish_execution(  # a retried request whose first attempt was applied
+        "e-1", owner="a", status=ExecutionStatus.COMPLETED, now=clock.now(), output=output
+    )
+    assert journal.load_values(journal.get_execution("e-1")).output == output
+
+
+def test_the_execution_item_stays_small_beside_a_long_input_and_output(
+    dynamodb_client: Any, clock: VirtualClock
+) -> None:
+    from sdk.journal.dynamodb import DynamoJournal
+    from sdk.sizes import item_size
+
+    journal = DynamoJournal(dynamodb_client, "stepline-test")
+    journal.create_execution(execution(clock, input=LONG_INPUT))
+    lease(journal, clock, "a")
+    journal.finish_execution(
+        "e-1", owner="a", status=ExecutionStatus.COMPLETED, now=clock.now(), output=LONG_INPUT
+    )
+    key = {"pk": {"S": "e-1"}, "sk": {"S": "#execution"}}
+    item = dynamodb_client.get_item(TableName="stepline-test", Key=key)["Item"]
+    assert item_size(item) < 1024  # a lease or status update: 1 write unit
+    assert item["input_bytes"] == {"N": str(len(LONG_INPUT))}
+    record = journal.get_execution("e-1")
+    assert (record.input, record.output, record.loaded) == (None, None, False)
+
+
+def test_a_huge_error_is_truncated_with_a_visible_marker() -> None:
+    error = ErrorInfo.from_exception(ValueError("e" * 500_000))
+    head, marker = error.message.split("...")
+    assert marker == f"[stepline: {500_000 - len(head)} more bytes truncated]"
+    assert len(error.message.encode()) <= 16 * 1024
+
+
+def test_a_listing_continues_after_a_cursor_even_among_equal_times(
+    journal: Journal, clock: VirtualClock
+) -> None:
+    for n in range(5):  # all created at the same instant
+        journal.create_execution(execution(clock, f"e-{n}"))
+    first = journal.list_executions(limit=2)
+    after = (first[-1].created_at, first[-1].execution_id)
+    rest = journal.list_executions(limit=10, before=after)
+    assert [r.execution_id for r in first + rest] == ["e-4", "e-3", "e-2", "e-1", "e-0"]
