@@ -82,6 +82,7 @@ class ExecutionState:
     suspending: bool = False
     halted_by: Halt | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
+    retry_index: dict[str, int] | None = None  # step key -> its latest recorded retry
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     halted: asyncio.Event = field(default_factory=asyncio.Event)  # set with ``halted_by``

@@ -42,13 +42,20 @@ class _RetryLater(Exception):  # noqa: N818 - internal signal, never reaches use
 
 
 def _recorded_retries(state: ExecutionState, key: str) -> tuple[int, StepRecord | None]:
-    """Attempts already made in earlier invocations, and the latest one's record."""
-    prefix = f"{key}{SLOT}retry"
-    attempts = [int(k[len(prefix) :]) for k in state.steps if k.startswith(prefix)]
-    if not attempts:
+    """Attempts already made in earlier invocations, and the latest one's record.
+
+    Retry records are rare: the journal is scanned for them once per invocation, not at
+    every step (which made a long workflow quadratic)."""
+    if state.retry_index is None:
+        state.retry_index = {}
+        for k in state.steps:
+            base, marker, number = k.rpartition(f"{SLOT}retry")
+            if marker and number.isdigit():
+                state.retry_index[base] = max(state.retry_index.get(base, 0), int(number))
+    latest = state.retry_index.get(key, 0)
+    if not latest:
         return 0, None
-    latest = max(attempts)
-    return latest, state.steps[f"{prefix}{latest}"]
+    return latest, state.steps[f"{key}{SLOT}retry{latest}"]
 
 
 _return_hints: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -134,6 +141,8 @@ async def run_step(
                     if delay >= LONG_RETRY_SECONDS:
                         wake_at = state.now() + timedelta(seconds=delay)
                         slot = f"{key}{SLOT}retry{attempt}"
+                        if state.retry_index is not None:
+                            state.retry_index[key] = attempt
                         state.record(StepRecord(
                             slot, "retry", name, StepStatus.WAITING,
                             output=json.dumps(iso(wake_at)), error=ErrorInfo.from_exception(exc),
