@@ -4,6 +4,9 @@ What user code imports. The replay engine, journals and records live in the
 submodules; this module only re-exports.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import Clock, SystemClock, VirtualClock
@@ -20,9 +23,28 @@ from sdk.errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
-from sdk.journal import ExecutionRecord, ExecutionStatus, MemoryJournal
-from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
+from sdk.journal import ExecutionRecord, ExecutionStatus
 from sdk.workflow import Workflow, workflow
+
+if TYPE_CHECKING:
+    from sdk.journal import MemoryJournal
+    from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
+
+# Re-exported on first use: a deployed runner never needs them, and importing costs it
+# at every cold start.
+_LAZY = {
+    "MemoryJournal": "sdk.journal.memory",
+    "BatchEventPayload": "sdk.payloads",
+    "EventPayload": "sdk.payloads",
+    "SchedulePayload": "sdk.payloads",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sdk' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "App",
