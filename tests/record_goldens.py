@@ -1,6 +1,8 @@
 """Record the golden journals of the suspension patterns: ``python -m tests.record_goldens``.
 
-Each workflow of ``tests.functional.test_suspension`` runs on DynamoDB in moto until it
+Each workflow of ``tests.functional.test_suspension`` (and three of
+``tests.functional.test_attacks``: ``except BaseException``, ``gather(return_exceptions)``
+and ``finally`` around a wait) runs on DynamoDB in moto until it
 suspends on its wait; the journal's items (the execution item and its steps) are written to
 ``tests/fixtures/golden_<workflow>.json``. ``tests/functional/test_golden_patterns.py``
 replays them against the code of the day. Recorded once; re-record only on purpose.
@@ -17,6 +19,7 @@ from moto import mock_aws
 from sdk import VirtualClock
 from sdk.journal.dynamodb import DynamoJournal
 from sdk.journal.schema import table_definition
+from tests.functional import test_attacks as attacks
 from tests.functional import test_suspension as patterns
 from tests.support import FIXTURES, TABLE, Harness
 
@@ -25,6 +28,9 @@ WORKFLOWS = [
     patterns.async_with_wait,
     patterns.busy_beside_a_long_wait,
     patterns.detached_task,
+    attacks.swallows_suspend,
+    attacks.gather_return_exceptions,
+    attacks.finally_around_a_wait,
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.functional import test_attacks as attacks
 from tests.functional import test_suspension as patterns
 from tests.support import CALLS, Harness, load_journal_fixture
 
@@ -20,6 +21,9 @@ CASES = [  # workflow, its wait, its result, the step bodies left to run
     (patterns.async_with_wait, {"minutes": 5}, "closed", {"inside": 1, "close": 1}),
     (patterns.busy_beside_a_long_wait, {"hours": 1}, [None, 1, 8], {}),
     (patterns.detached_task, {"minutes": 1}, "side", {}),
+    (attacks.swallows_suspend, {"seconds": 10}, "woke", {}),
+    (attacks.gather_return_exceptions, {"seconds": 10}, [None, 1], {}),
+    (attacks.finally_around_a_wait, {"seconds": 10}, "done", {"cleanup": 1}),
 ]
 
 
