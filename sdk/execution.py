@@ -79,13 +79,17 @@ class ExecutionState:
     # outstanding child reports of each branch waiting on children
     child_waits: list[int] = field(default_factory=list)
     watching: bool = False  # a blocked branch is watching for the moment to suspend
-    suspending: bool = False
     halted_by: Halt | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
     retry_index: dict[str, int] | None = None  # step key -> its latest recorded retry
     cancel_checked_at: datetime | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     halted: asyncio.Event = field(default_factory=asyncio.Event)  # set with ``halted_by``
+
+    @property
+    def suspending(self) -> bool:
+        """The run is halted: it is stopping to suspend, park or cancel."""
+        return self.halted_by is not None
 
     @property
     def execution_id(self) -> str:
@@ -125,7 +129,6 @@ class ExecutionState:
         if self.halted_by is None:
             self.halted_by = signal
             self.halted.set()
-        self.suspending = True
         raise signal
 
     async def settle(self) -> None:
