@@ -16,6 +16,9 @@ BY_STATUS_INDEX = "by-status"
 BY_PARENT_INDEX = "by-parent"  # sparse: only child executions carry ``parent_id``
 # sparse: only executions the sweeper must look at carry ``sweep`` (and ``due_at``)
 BY_DUE_INDEX = "by-due"
+# DynamoDB's time-to-live attribute (epoch seconds): items of finished executions expire
+# a retention period after they finish (see ``sdk.journal.retention``).
+EXPIRES_AT = "expires_at"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
