@@ -1,0 +1,214 @@
+"""The topic log in the journal's DynamoDB table.
+
+A topic is one partition, ``pk = "topic#<topic>"``: an item per event (``sk =
+"seq#<sequence id, zero-padded>"``) and an item per event id (``sk = "id#<id>"``)
+holding its sequence id. Both are written in one transaction, each conditional on not
+existing: the event's sequence id is taken only if free, its id only if new. A
+publisher reads the topic's last sequence id (one strongly consistent ``Query`` of one
+item), tries the next, and tries again after it if another publisher got there first;
+so ``n`` is written only after ``n - 1`` was, and a reader never sees a gap filled later.
+
+Each publish carries a random token in its id item: a retried transaction whose first
+attempt was applied (its response lost) finds its own token and is no duplicate.
+Data past ``INLINE_DATA_MAX_BYTES`` goes to the value store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from sdk.clock import Clock, SystemClock
+from sdk.errors import TransientInfrastructureError
+from sdk.events.topics import (
+    INLINE_DATA_MAX_BYTES,
+    InvalidEventError,
+    NewEvent,
+    Published,
+    TopicEvent,
+    check_topic,
+)
+from sdk.ids import new_token
+from sdk.journal.records import iso, parse_iso
+from sdk.values import ValueRef, ValueStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+SEQ_DIGITS = 12
+MAX_ATTEMPTS = 200  # publishers racing for one topic's next sequence id
+_NOT_EXISTS = "attribute_not_exists(pk)"
+
+
+def topic_pk(topic: str) -> str:
+    return f"topic#{topic}"
+
+
+def seq_sk(sequence_id: int) -> str:
+    return f"seq#{sequence_id:0{SEQ_DIGITS}d}"
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    """The cancellation reason of each write of a cancelled transaction."""
+    reasons = exc.response.get("CancellationReasons") or []
+    return [str(r.get("Code", "")) for r in reasons]
+
+
+def _cancelled(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
+class DynamoTopicLog:
+    """A ``TopicLog`` in the DynamoDB table ``table``."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        values: ValueStore | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._values = values
+        self._clock = clock or SystemClock()
+
+    @property
+    def max_data_bytes(self) -> int:
+        return self._values.max_bytes if self._values is not None else INLINE_DATA_MAX_BYTES
+
+    def publish(self, topic: str, events: Sequence[NewEvent]) -> list[Published]:
+        check_topic(topic)
+        for event in events:
+            if len(event.data.encode()) > self.max_data_bytes:
+                raise InvalidEventError(
+                    f"event {event.id}: data is {len(event.data.encode())} bytes; "
+                    f"the limit is {self.max_data_bytes}"
+                )
+        return [self._publish_one(topic, event) for event in events]
+
+    def _publish_one(self, topic: str, event: NewEvent) -> Published:
+        token = new_token()
+        item = self._event_item(topic, event)
+        sequence_id = self.last_sequence(topic) + 1
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                self._write(topic, event, item, sequence_id, token)
+                return Published(event.id, sequence_id, topic)
+            except ClientError as exc:
+                if not _cancelled(exc):
+                    raise
+                reasons = _reasons(exc)
+                if len(reasons) != 2 or reasons[1] == "ConditionalCheckFailed":
+                    return self._already(topic, event.id, token)
+                if reasons[0] != "ConditionalCheckFailed":
+                    raise
+            sequence_id = self.last_sequence(topic) + 1
+        raise TransientInfrastructureError(
+            f"topic {topic!r}: no free sequence id after {MAX_ATTEMPTS} attempts"
+        )
+
+    def _event_item(self, topic: str, event: NewEvent) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": {"S": topic_pk(topic)},
+            "id": {"S": event.id},
+            "created_at": {"S": iso(self._clock.now())},
+        }
+        if event.event_type is not None:
+            item["event_type"] = {"S": event.event_type}
+        data = event.data.encode()
+        if len(data) > INLINE_DATA_MAX_BYTES and self._values is not None:
+            name = hashlib.sha256(event.id.encode()).hexdigest()
+            ref = self._values.put(f"topics/{topic}/{name}", data)
+            item["data_ref"] = {"M": ref.to_item()}
+        else:
+            item["data"] = {"S": event.data}
+        return item
+
+    def _write(
+        self, topic: str, event: NewEvent, item: dict[str, Any], sequence_id: int, token: str
+    ) -> None:
+        pk = topic_pk(topic)
+        seq = {"N": str(sequence_id)}
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**item, "sk": {"S": seq_sk(sequence_id)}, "seq": seq},
+                        "ConditionExpression": _NOT_EXISTS,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": pk},
+                            "sk": {"S": f"id#{event.id}"},
+                            "seq": seq,
+                            "token": {"S": token},
+                        },
+                        "ConditionExpression": _NOT_EXISTS,
+                    }
+                },
+            ],
+            # botocore's retry of an applied transaction is then answered as a success
+            ClientRequestToken=hashlib.sha256(f"{token}/{sequence_id}".encode()).hexdigest()[:36],
+        )
+
+    def _already(self, topic: str, event_id: str, token: str) -> Published:
+        """The event id is taken: by this very publish (a retry) or an earlier one."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": topic_pk(topic)}, "sk": {"S": f"id#{event_id}"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:  # the transaction failed for another reason
+            raise TransientInfrastructureError(f"topic {topic!r}: publishing {event_id} failed")
+        mine = item.get("token", {}).get("S") == token
+        return Published(event_id, int(item["seq"]["N"]), topic, duplicate=not mine)
+
+    def read(self, topic: str, *, after: int = 0, limit: int = 100) -> list[TopicEvent]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": topic_pk(topic)},
+                ":low": {"S": seq_sk(max(after, 0) + 1)},
+                ":high": {"S": seq_sk(10**SEQ_DIGITS - 1)},
+            },
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        return [self._event(topic, item) for item in response.get("Items", [])]
+
+    def _event(self, topic: str, item: dict[str, Any]) -> TopicEvent:
+        if "data_ref" in item and self._values is not None:
+            data = self._values.get(ValueRef.from_item(item["data_ref"]["M"])).decode()
+        else:
+            data = item["data"]["S"]
+        return TopicEvent(
+            id=item["id"]["S"],
+            sequence_id=int(item["seq"]["N"]),
+            topic=topic,
+            data=data,
+            created_at=parse_iso(item["created_at"]["S"]),
+            event_type=item.get("event_type", {}).get("S"),
+        )
+
+    def last_sequence(self, topic: str) -> int:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
+            ExpressionAttributeValues={":pk": {"S": topic_pk(topic)}, ":seq": {"S": "seq#"}},
+            ProjectionExpression="seq",
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return int(items[0]["seq"]["N"]) if items else 0
