@@ -12,12 +12,13 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sdk import serde
 from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
+from sdk.events.topics import InvalidEventError, check_pattern
 
 if TYPE_CHECKING:
     from sdk.client import Client, ExecutionHandle
@@ -48,6 +49,7 @@ class Workflow(Generic[R]):
         *,
         id: str,
         trigger_on_event: str | None = None,
+        event_types: frozenset[str] | None = None,
         batch_size: int | None = None,
         batch_timeout_seconds: float | None = None,
         schedule: Schedule | None = None,
@@ -55,6 +57,7 @@ class Workflow(Generic[R]):
         self.fn = fn
         self.id = id
         self.trigger_on_event = trigger_on_event
+        self.event_types = event_types
         self.batch_size = batch_size
         self.batch_timeout_seconds = batch_timeout_seconds
         self.schedule = schedule
@@ -133,11 +136,33 @@ def _check_id(workflow_id: str) -> None:
 def _check_topic(workflow_id: str, topic: str | None) -> None:
     if topic is None:
         return
-    if not isinstance(topic, str) or not topic or len(topic) > 128 or topic != topic.strip():
+    try:
+        check_pattern(topic)
+    except InvalidEventError as exc:
         raise WorkflowDefinitionError(
-            f"workflow {workflow_id!r}: trigger_on_event must be a topic of 1-128 characters "
-            f"without surrounding spaces, got {topic!r}"
+            f"workflow {workflow_id!r}: trigger_on_event: {exc}"
+        ) from None
+
+
+def _check_event_types(
+    workflow_id: str, topic: str | None, event_types: Iterable[str] | None
+) -> frozenset[str] | None:
+    if event_types is None:
+        return None
+    if topic is None:
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: event_types needs trigger_on_event"
         )
+    if isinstance(event_types, str):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: event_types must be a list of types, not a string"
+        )
+    types = frozenset(event_types)
+    if not types or not all(isinstance(t, str) and t for t in types):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r}: event_types must be non-empty strings, got {event_types!r}"
+        )
+    return types
 
 
 def _check_batching(
@@ -214,6 +239,7 @@ def workflow(
     *,
     id: str | None = None,
     trigger_on_event: str | None = None,
+    event_types: Iterable[str] | None = None,
     batch_size: int | None = None,
     batch_timeout_seconds: float | None = None,
     schedule: str | Mapping[str, Any] | None = None,
@@ -226,6 +252,7 @@ def workflow(
     *,
     id: str | None = None,
     trigger_on_event: str | None = None,
+    event_types: Iterable[str] | None = None,
     batch_size: int | None = None,
     batch_timeout_seconds: float | None = None,
     schedule: str | Mapping[str, Any] | None = None,
@@ -234,7 +261,9 @@ def workflow(
 
     Args:
         id: The workflow id; defaults to the function's name.
-        trigger_on_event: A topic whose events start this workflow.
+        trigger_on_event: A topic whose events start this workflow (``user/signup``), or a
+            prefix ending in ``*`` (``order/*``).
+        event_types: Only events of these types start it (checked before anything runs).
         batch_size: Deliver events in batches of up to this many (needs a topic).
         batch_timeout_seconds: The longest a batch waits to fill, at most 300 s.
         schedule: A 5-field cron string, or ``{"cron": ..., "timezone": ...}``.
@@ -249,6 +278,7 @@ def workflow(
         if not inspect.iscoroutinefunction(func):
             raise WorkflowDefinitionError(f"workflow {workflow_id!r} must be an 'async def'")
         _check_topic(workflow_id, trigger_on_event)
+        types = _check_event_types(workflow_id, trigger_on_event, event_types)
         _check_batching(workflow_id, trigger_on_event, batch_size, batch_timeout_seconds)
         if schedule is not None and trigger_on_event is not None:
             raise WorkflowDefinitionError(
@@ -259,6 +289,7 @@ def workflow(
             func,
             id=workflow_id,
             trigger_on_event=trigger_on_event,
+            event_types=types,
             batch_size=batch_size,
             batch_timeout_seconds=batch_timeout_seconds,
             schedule=parse_schedule(workflow_id, schedule),

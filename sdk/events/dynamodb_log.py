@@ -16,13 +16,14 @@ Data past ``INLINE_DATA_MAX_BYTES`` goes to the value store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from sdk.clock import Clock, SystemClock
 from sdk.errors import TransientInfrastructureError
+from sdk.events.log import PENDING_GRACE, PendingEvent, Starts, Waiter
 from sdk.events.topics import (
     INLINE_DATA_MAX_BYTES,
     InvalidEventError,
@@ -32,7 +33,9 @@ from sdk.events.topics import (
     check_topic,
 )
 from sdk.ids import new_token
+from sdk.journal.fit import execution_items
 from sdk.journal.records import iso, parse_iso
+from sdk.journal.schema import BY_DUE_INDEX
 from sdk.values import ValueRef, ValueStore
 
 if TYPE_CHECKING:
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 
 SEQ_DIGITS = 12
 MAX_ATTEMPTS = 200  # publishers racing for one topic's next sequence id
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
+PENDING = "events"  # the by-due index partition of events whose waiters are to be woken
 _NOT_EXISTS = "attribute_not_exists(pk)"
 
 
@@ -81,29 +86,25 @@ class DynamoTopicLog:
     def max_data_bytes(self) -> int:
         return self._values.max_bytes if self._values is not None else INLINE_DATA_MAX_BYTES
 
-    def publish(self, topic: str, events: Sequence[NewEvent]) -> list[Published]:
+    def append(self, topic: str, event: NewEvent, starts: Starts | None = None) -> Published:
         check_topic(topic)
-        for event in events:
-            if len(event.data.encode()) > self.max_data_bytes:
-                raise InvalidEventError(
-                    f"event {event.id}: data is {len(event.data.encode())} bytes; "
-                    f"the limit is {self.max_data_bytes}"
-                )
-        return [self._publish_one(topic, event) for event in events]
-
-    def _publish_one(self, topic: str, event: NewEvent) -> Published:
+        size = len(event.data.encode())
+        if size > self.max_data_bytes:
+            raise InvalidEventError(
+                f"event {event.id}: data is {size} bytes; the limit is {self.max_data_bytes}"
+            )
         token = new_token()
         item = self._event_item(topic, event)
         sequence_id = self.last_sequence(topic) + 1
         for _ in range(MAX_ATTEMPTS):
             try:
-                self._write(topic, event, item, sequence_id, token)
+                self._write(topic, event, item, sequence_id, token, starts)
                 return Published(event.id, sequence_id, topic)
             except ClientError as exc:
                 if not _cancelled(exc):
                     raise
                 reasons = _reasons(exc)
-                if len(reasons) != 2 or reasons[1] == "ConditionalCheckFailed":
+                if len(reasons) < 2 or reasons[1] == "ConditionalCheckFailed":
                     return self._already(topic, event.id, token)
                 if reasons[0] != "ConditionalCheckFailed":
                     raise
@@ -116,7 +117,6 @@ class DynamoTopicLog:
         item: dict[str, Any] = {
             "pk": {"S": topic_pk(topic)},
             "id": {"S": event.id},
-            "created_at": {"S": iso(self._clock.now())},
         }
         if event.event_type is not None:
             item["event_type"] = {"S": event.event_type}
@@ -130,31 +130,42 @@ class DynamoTopicLog:
         return item
 
     def _write(
-        self, topic: str, event: NewEvent, item: dict[str, Any], sequence_id: int, token: str
+        self,
+        topic: str,
+        event: NewEvent,
+        item: dict[str, Any],
+        sequence_id: int,
+        token: str,
+        starts: Starts | None,
     ) -> None:
         pk = topic_pk(topic)
         seq = {"N": str(sequence_id)}
+        now = self._clock.now()
+        puts = [
+            {**item, "sk": {"S": seq_sk(sequence_id)}, "seq": seq, "created_at": {"S": iso(now)}},
+            {
+                "pk": {"S": pk},
+                "sk": {"S": f"id#{event.id}"},
+                "seq": seq,
+                "token": {"S": token},
+                "sweep": {"S": PENDING},
+                "due_at": {"S": iso(now + PENDING_GRACE)},
+            },
+        ]
+        if starts is not None:
+            stored = self._event(topic, puts[0], data=event.data)
+            for record in starts(stored):
+                execution, extra = execution_items(record, self._values)
+                puts += [*extra, execution]
+        if len(puts) > MAX_TRANSACTION_ITEMS:
+            raise InvalidEventError(
+                f"topic {topic!r}: an event may start at most {MAX_TRANSACTION_ITEMS - 2} "
+                f"executions at once; this one would start {len(puts) - 2}"
+            )
         self._client.transact_write_items(
             TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {**item, "sk": {"S": seq_sk(sequence_id)}, "seq": seq},
-                        "ConditionExpression": _NOT_EXISTS,
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": {"S": pk},
-                            "sk": {"S": f"id#{event.id}"},
-                            "seq": seq,
-                            "token": {"S": token},
-                        },
-                        "ConditionExpression": _NOT_EXISTS,
-                    }
-                },
+                {"Put": {"TableName": self._table, "Item": one, "ConditionExpression": _NOT_EXISTS}}
+                for one in puts
             ],
             # botocore's retry of an applied transaction is then answered as a success
             ClientRequestToken=hashlib.sha256(f"{token}/{sequence_id}".encode()).hexdigest()[:36],
@@ -186,19 +197,21 @@ class DynamoTopicLog:
         )
         return [self._event(topic, item) for item in response.get("Items", [])]
 
-    def _event(self, topic: str, item: dict[str, Any]) -> TopicEvent:
-        if "data_ref" in item and self._values is not None:
-            data = self._values.get(ValueRef.from_item(item["data_ref"]["M"])).decode()
-        else:
-            data = item["data"]["S"]
+    def _event(self, topic: str, item: dict[str, Any], data: str | None = None) -> TopicEvent:
+        """The event an item holds (``data``: its JSON text when already at hand)."""
         return TopicEvent(
             id=item["id"]["S"],
             sequence_id=int(item["seq"]["N"]),
             topic=topic,
-            data=data,
+            data=self._data(item) if data is None else data,
             created_at=parse_iso(item["created_at"]["S"]),
             event_type=item.get("event_type", {}).get("S"),
         )
+
+    def _data(self, item: dict[str, Any]) -> str:
+        if "data_ref" in item and self._values is not None:
+            return self._values.get(ValueRef.from_item(item["data_ref"]["M"])).decode()
+        return str(item["data"]["S"])
 
     def last_sequence(self, topic: str) -> int:
         response = self._client.query(
@@ -212,3 +225,85 @@ class DynamoTopicLog:
         )
         items = response.get("Items", [])
         return int(items[0]["seq"]["N"]) if items else 0
+
+    def read_back(self, topic: str, *, upto: int, limit: int = 100) -> list[TopicEvent]:
+        if upto <= 0:
+            return []
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": topic_pk(topic)},
+                ":low": {"S": seq_sk(1)},
+                ":high": {"S": seq_sk(upto)},
+            },
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        return [self._event(topic, item) for item in response.get("Items", [])]
+
+    def _waiter_key(self, topic: str, waiter: Waiter) -> dict[str, Any]:
+        sk = f"waiter#{waiter.execution_id}#{waiter.key}"
+        return {"pk": {"S": topic_pk(topic)}, "sk": {"S": sk}}
+
+    def add_waiter(self, topic: str, waiter: Waiter) -> None:
+        item = {
+            **self._waiter_key(topic, waiter),
+            "execution_id": {"S": waiter.execution_id},
+            "key": {"S": waiter.key},
+        }
+        self._client.put_item(TableName=self._table, Item=item)  # the same item on a retry
+
+    def remove_waiter(self, topic: str, waiter: Waiter) -> None:
+        self._client.delete_item(TableName=self._table, Key=self._waiter_key(topic, waiter))
+
+    def waiters(self, topic: str) -> list[Waiter]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :waiter)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": topic_pk(topic)},
+                ":waiter": {"S": "waiter#"},
+            },
+            "ConsistentRead": True,
+        }
+        found: list[Waiter] = []
+        while True:
+            response = self._client.query(**request)
+            found += [
+                Waiter(item["execution_id"]["S"], item["key"]["S"])
+                for item in response.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in response:
+                return sorted(found)
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def clear_pending(self, topic: str, event_id: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": topic_pk(topic)}, "sk": {"S": f"id#{event_id}"}},
+                UpdateExpression="REMOVE sweep, due_at",
+                ConditionExpression="attribute_exists(pk)",  # never create a bare id item
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def list_pending(self, now: datetime, *, limit: int = 100) -> list[PendingEvent]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=BY_DUE_INDEX,
+            KeyConditionExpression="sweep = :pending AND due_at <= :now",
+            ExpressionAttributeValues={":pending": {"S": PENDING}, ":now": {"S": iso(now)}},
+            Limit=limit,
+        )
+        return [
+            PendingEvent(
+                item["pk"]["S"].removeprefix("topic#"),
+                item["sk"]["S"].removeprefix("id#"),
+                parse_iso(item["due_at"]["S"]),
+            )
+            for item in response.get("Items", [])
+        ]

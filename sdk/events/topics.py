@@ -46,6 +46,26 @@ def check_topic(topic: object) -> str:
     return topic
 
 
+def check_pattern(pattern: object) -> str:
+    """``pattern`` if it is a topic or a topic prefix followed by ``*``."""
+    if isinstance(pattern, str) and pattern.endswith("*") and len(pattern) > 1:
+        try:
+            check_topic(pattern[:-1] + "x")
+        except InvalidEventError:
+            raise InvalidEventError(
+                f"trigger pattern {pattern!r} is not valid: a topic, or a topic prefix "
+                "ending in '*' (such as 'order/*')"
+            ) from None
+        return pattern
+    return check_topic(pattern)
+
+
+def matches(pattern: str, topic: str) -> bool:
+    if pattern.endswith("*"):
+        return topic.startswith(pattern[:-1])
+    return pattern == topic
+
+
 def check_event_id(event_id: object) -> str:
     if not isinstance(event_id, str) or not event_id:
         raise InvalidEventError(f"an event id must be a non-empty string, got {event_id!r}")

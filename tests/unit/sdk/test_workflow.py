@@ -35,7 +35,10 @@ async def body(ctx: WorkflowContext, payload: dict[str, Any]) -> None:
             {"schedule": "0 9 * * *", "trigger_on_event": "a/b"},
             "either scheduled or event-triggered",
         ),
-        ({"trigger_on_event": " padded"}, "trigger_on_event must be a topic"),
+        ({"trigger_on_event": " padded"}, "trigger_on_event: topic .* is not valid"),
+        ({"trigger_on_event": "order/**"}, "trigger pattern"),
+        ({"event_types": ["a"]}, "event_types needs trigger_on_event"),
+        ({"trigger_on_event": "a", "event_types": "created"}, "not a string"),
         ({"id": "has space"}, "workflow id 'has space' is invalid"),
     ],
 )
