@@ -26,6 +26,8 @@ from sdk.errors import (
     ResultTimeoutError,
     SteplineError,
 )
+from sdk.events.publisher import Publisher, log_for
+from sdk.events.topics import Published, check_topic
 from sdk.ids import check_execution_id, new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
@@ -154,6 +156,7 @@ class Client:
         self.journal = journal
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
+        self._publisher: Publisher | None = None
 
     def _resolve(self, workflow: Workflow[Any] | str) -> Workflow[Any]:
         return self.app.get(workflow if isinstance(workflow, str) else workflow.id)
@@ -203,6 +206,43 @@ class Client:
         """Start several executions; all are validated before any is written."""
         records = [self._prepare(workflow, payload, {}) for workflow, payload in items]
         return [self._start(record) for record in records]
+
+    def publish_event(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        event_type: str | None = None,
+        *,
+        event_id: str | None = None,
+    ) -> Published:
+        """Publish one event: it starts the workflows triggered by ``topic`` and satisfies
+        the executions waiting on it. Returns its id and sequence id; an ``event_id``
+        already in the topic returns the original (``duplicate``) and starts nothing.
+
+        Raises:
+            InvalidEventError: a bad topic, id or type, or data that is not a JSON object
+                or is too large; nothing is written.
+        """
+        [published] = self.publish_events(
+            topic, [{"data": data, "event_type": event_type, "id": event_id}]
+        )
+        return published
+
+    def publish_events(self, topic: str, events: Sequence[dict[str, Any]]) -> list[Published]:
+        """Publish several events to ``topic``, in order; each ``{"data", "event_type",
+        "id"}`` (type and id optional). All are checked before any is written."""
+        publisher = self.publisher
+        checked = [
+            publisher.event(e.get("data"), e.get("event_type"), e.get("id")) for e in events
+        ]
+        return publisher.publish(check_topic(topic), checked)
+
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            log = log_for(self.journal, self.clock)
+            self._publisher = Publisher(self.app, self.journal, log, self.invoker, self.clock)
+        return self._publisher
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel an execution and every unfinished execution it started.

@@ -1,19 +1,22 @@
 """``WorkflowContext`` and ``ctx.step``: the thin surface workflow code calls.
 
 Each ``ctx.step`` method names an operation and hands off to its module in
-``sdk.operations``; no durable logic lives here.
+``sdk.operations`` (``sdk.events`` for events); no durable logic lives here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, overload
 
+from sdk.events import steps as event_steps
+from sdk.events.steps import PublishedEvent
 from sdk.execution import ExecutionState
 from sdk.operations import children, deterministic, wait
 from sdk.operations.run import run_step
+from sdk.payloads import EventPayload
 from sdk.workflow import Workflow
 
 P = ParamSpec("P")
@@ -100,6 +103,28 @@ class StepApi:
         A failed child is a ``ChildWorkflowFailedError`` in its slot, not an exception.
         """
         return await children.batch_invoke_and_wait(self._state, key, items)
+
+    async def publish_event(
+        self, key: str, topic: str, data: dict[str, Any], event_type: str | None = None
+    ) -> PublishedEvent:
+        """Publish an event to ``topic`` (once, whatever retries and replays happen): it
+        starts the workflows triggered by the topic and satisfies its waiters.
+
+        Raises:
+            InvalidEventError: a bad topic, or data that is not a JSON object or too large.
+        """
+        return await event_steps.publish_event(self._state, key, topic, data, event_type)
+
+    async def wait_for_event(
+        self, key: str, topic: str, timeout: float | timedelta | None = None
+    ) -> EventPayload:
+        """Wait, holding no compute, for an event on ``topic`` published after this
+        execution started; each wait takes one event. ``timeout`` in seconds.
+
+        Raises:
+            EventWaitTimeoutError: no event came within ``timeout``.
+        """
+        return await event_steps.wait_for_event(self._state, key, topic, timeout)
 
     async def uuid(self, key: str) -> str:
         """A random UUID (as text), the same on every replay."""

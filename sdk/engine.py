@@ -32,6 +32,8 @@ from sdk.errors import (
     WokenUp,
     WorkflowNotFoundError,
 )
+from sdk.events.log import TopicLog
+from sdk.events.publisher import Publisher, log_for
 from sdk.execution import ExecutionState, InfrastructureFailure
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
@@ -99,6 +101,7 @@ class Engine:
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
         timers: Timers | None = None,
         invoker: Invoker | None = None,
+        topics: TopicLog | None = None,
     ) -> None:
         """Run executions of ``app`` on ``journal``.
 
@@ -108,6 +111,8 @@ class Engine:
                 deadline; suspend and re-invoke instead.
             timers: Where a suspended execution's wake-ups go (needed for waits).
             invoker: Starts children and resumes parents (needed for child workflows).
+            topics: The topic log of ``publish_event`` and ``wait_for_event`` (by default
+                the one beside ``journal``).
         """
         self.app = app
         self.journal = journal
@@ -116,6 +121,14 @@ class Engine:
         self.deadline_margin = deadline_margin
         self.timers = timers
         self.invoker = invoker
+        self._topics = topics
+
+    @property
+    def publisher(self) -> Publisher:
+        """Publishes events for the workflows this engine runs (made on first use)."""
+        if self._topics is None:
+            self._topics = log_for(self.journal, self.clock)
+        return Publisher(self.app, self.journal, self._topics, self.invoker, self.clock)
 
     def start(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None
@@ -200,6 +213,7 @@ class Engine:
             deadline=stop_at,
             app=self.app,
             invoker=self.invoker,
+            publisher=self.publisher,
         )
 
     async def run(

@@ -105,6 +105,10 @@ class ExecutionCancelledError(SteplineError):
     """The execution was cancelled, so it has no result."""
 
 
+class EventWaitTimeoutError(SteplineError, TimeoutError):
+    """A ``wait_for_event`` saw no event on its topic before its timeout."""
+
+
 class ResultTimeoutError(SteplineError, TimeoutError):
     """An execution did not finish within the time a caller was willing to wait."""
 

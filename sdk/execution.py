@@ -22,6 +22,7 @@ from sdk.replay import StepCall, decide
 if TYPE_CHECKING:
     from sdk.app import App
     from sdk.client import Invoker
+    from sdk.events.publisher import Publisher
 
 
 CANCEL_CHECK_INTERVAL = timedelta(seconds=1)
@@ -71,6 +72,7 @@ class ExecutionState:
     deadline: datetime | None = None  # stop starting new steps past this moment
     app: App | None = None  # the workflows children may be started from
     invoker: Invoker | None = None  # starts children and resumes parents
+    publisher: Publisher | None = None  # publishes events, knows the topic log
     used_keys: dict[str, int] = field(default_factory=dict)  # key -> position
     # What the branches of the workflow are doing, to know when all of them are waiting.
     in_flight: int = 0  # operations executing right now (a step body, a journal write)

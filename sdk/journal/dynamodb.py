@@ -108,6 +108,14 @@ class DynamoJournal:
     def max_value_bytes(self) -> int:
         return max_value_bytes(self.values)
 
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client
+
+    @property
+    def table(self) -> str:
+        return self._table
+
     def load_values(self, record: ExecutionRecord) -> ExecutionRecord:
         changes: dict[str, str | None] = {}
         if record.input is None and record.input_bytes is not None:

@@ -55,7 +55,7 @@ RUNNABLE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.SU
 
 
 # Records the engine writes for itself: "the child of this invoke_and_wait was started".
-BOOKKEEPING_STEP_TYPES = frozenset({"invoke_and_wait_started"})
+BOOKKEEPING_STEP_TYPES = frozenset({"invoke_and_wait_started", "wait_for_event_waiting"})
 
 
 class StepStatus(enum.StrEnum):

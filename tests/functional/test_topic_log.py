@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 
 from sdk.clock import VirtualClock
-from sdk.events import InvalidEventError, MemoryTopicLog, NewEvent, TopicLog
+from sdk.events import InvalidEventError, MemoryTopicLog, NewEvent, Published, TopicLog
 from sdk.events.dynamodb_log import DynamoTopicLog
 from sdk.events.topics import INLINE_DATA_MAX_BYTES
 from sdk.values import MemoryValueStore
 from tests.conftest import TABLE
 
 MAX = 1024 * 1024
+
+
+def publish(log: TopicLog, topic: str, *events: NewEvent) -> list[Published]:
+    return [log.append(topic, e) for e in events]
 
 
 def event(data: dict[str, Any], event_id: str | None = None, kind: str | None = None) -> NewEvent:
@@ -25,14 +29,14 @@ def event(data: dict[str, Any], event_id: str | None = None, kind: str | None = 
 @pytest.fixture(params=["memory", "dynamodb"])
 def log(request: pytest.FixtureRequest) -> TopicLog:
     if request.param == "memory":
-        return MemoryTopicLog(VirtualClock())
+        return MemoryTopicLog(clock=VirtualClock())
     client = request.getfixturevalue("dynamodb_client")
     return DynamoTopicLog(client, TABLE, values=MemoryValueStore(), clock=VirtualClock())
 
 
 def test_events_get_increasing_sequence_ids_per_topic(log: TopicLog) -> None:
-    first = log.publish("user/signup", [event({"n": 1}), event({"n": 2})])
-    other = log.publish("user.signup", [event({"n": 3})])
+    first = publish(log, "user/signup", event({"n": 1}), event({"n": 2}))
+    other = publish(log, "user.signup", event({"n": 3}))
     assert [p.sequence_id for p in first] == [1, 2]
     assert [p.sequence_id for p in other] == [1]  # the two spellings are two topics
     read = log.read("user/signup")
@@ -43,7 +47,7 @@ def test_events_get_increasing_sequence_ids_per_topic(log: TopicLog) -> None:
 
 
 def test_an_event_keeps_its_id_type_data_and_time(log: TopicLog) -> None:
-    [published] = log.publish("orders/created", [event({"id": "o-1"}, "evt-1", "created")])
+    [published] = publish(log, "orders/created", event({"id": "o-1"}, "evt-1", "created"))
     [stored] = log.read("orders/created")
     payload = stored.payload()
     assert (payload.id, payload.sequence_id, payload.topic) == ("evt-1", 1, "orders/created")
@@ -53,8 +57,8 @@ def test_an_event_keeps_its_id_type_data_and_time(log: TopicLog) -> None:
 
 
 def test_publishing_an_id_twice_returns_the_original_sequence_id(log: TopicLog) -> None:
-    log.publish("t", [event({"n": 1}, "a"), event({"n": 2}, "b")])
-    [again] = log.publish("t", [event({"n": 99}, "a")])
+    publish(log, "t", event({"n": 1}, "a"), event({"n": 2}, "b"))
+    [again] = publish(log, "t", event({"n": 99}, "a"))
     assert (again.sequence_id, again.duplicate) == (1, True)
     assert [e.payload().data for e in log.read("t")] == [{"n": 1}, {"n": 2}]
 
@@ -75,7 +79,7 @@ def test_bad_input_is_refused_with_its_reason_and_nothing_is_written(
     log: TopicLog, topic: str, data: Any, problem: str
 ) -> None:
     with pytest.raises(InvalidEventError, match=problem):
-        log.publish(topic, [NewEvent.of(data, max_bytes=MAX)])
+        log.append(topic, NewEvent.of(data, max_bytes=MAX))
     assert log.last_sequence("t") == 0
 
 
@@ -86,7 +90,7 @@ def test_racing_publishers_leave_no_gap_and_no_duplicate(log: TopicLog) -> None:
     def publisher(n: int) -> None:
         barrier.wait()
         for i in range(10):
-            [p] = log.publish("race", [event({"n": n, "i": i})])
+            [p] = publish(log, "race", event({"n": n, "i": i}))
             published.append(p.sequence_id)
 
     threads = [threading.Thread(target=publisher, args=(n,)) for n in range(8)]
@@ -102,7 +106,7 @@ def test_data_past_a_bus_entry_goes_to_the_value_store(dynamodb_client: Any) -> 
     values = MemoryValueStore()
     log = DynamoTopicLog(dynamodb_client, TABLE, values=values)
     big = {"blob": "x" * (INLINE_DATA_MAX_BYTES + 10)}
-    log.publish("big", [NewEvent.of(big, max_bytes=values.max_bytes)])
+    publish(log, "big", NewEvent.of(big, max_bytes=values.max_bytes))
     assert len(values.objects) == 1
     assert log.read("big")[0].payload().data == big
 
@@ -111,7 +115,7 @@ def test_without_a_value_store_large_data_is_refused(dynamodb_client: Any) -> No
     log = DynamoTopicLog(dynamodb_client, TABLE)
     big = NewEvent.of({"blob": "x" * INLINE_DATA_MAX_BYTES}, max_bytes=MAX)
     with pytest.raises(InvalidEventError, match="bytes; the limit is 262144"):
-        log.publish("big", [big])
+        publish(log, "big", big)
     assert log.last_sequence("big") == 0
 
 
@@ -125,7 +129,7 @@ def test_a_publish_whose_response_was_lost_is_applied_once(dynamodb_client: Any)
     )
     lost.attach(dynamodb_client)
     with skip_backoff():
-        results = [log.publish("lost", [event({"n": n}, f"e{n}")])[0] for n in range(5)]
+        results = [publish(log, "lost", event({"n": n}, f"e{n}"))[0] for n in range(5)]
     assert len(lost.log) == 5  # every publish had its first response lost
     assert [(r.sequence_id, r.duplicate) for r in results] == [(n + 1, False) for n in range(5)]
     assert [e.id for e in log.read("lost")] == [f"e{n}" for n in range(5)]
@@ -140,5 +144,5 @@ def test_throttled_publishes_are_retried_by_botocore(dynamodb_client: Any) -> No
     )
     with skip_backoff():
         for n in range(20):
-            log.publish("busy", [event({"n": n})])
+            publish(log, "busy", event({"n": n}))
     assert [e.sequence_id for e in log.read("busy")] == list(range(1, 21))

@@ -1,0 +1,153 @@
+"""Publishing: one path for every door (a workflow step, the client, the HTTP API, the
+event router fed by EventBridge).
+
+``Publisher.publish`` appends each event to its topic's log together with one new
+execution per subscribed workflow (ids derived from workflow, topic and event id, so a
+redelivered event starts nothing new), invokes those executions, then wakes the
+topic's waiters and takes the event off the sweeper's list. A publisher that dies
+after the append loses nothing: the executions are created and due (the sweeper
+starts them), and the event stays pending until ``sweep`` wakes its waiters.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sdk.clock import Clock, SystemClock
+from sdk.errors import ExecutionNotFoundError
+from sdk.events.log import TopicLog, Waiter
+from sdk.events.subscriptions import subscribers
+from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
+from sdk.ids import derived_id
+from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.sweeper import START_GRACE
+from sdk.workflow import Workflow
+
+if TYPE_CHECKING:
+    from sdk.app import App
+    from sdk.client import Invoker
+
+logger = logging.getLogger("stepline.events")
+
+
+def triggered_id(workflow_id: str, topic: str, event_id: str) -> str:
+    """The execution an event starts for one workflow: the same on every delivery."""
+    return f"{workflow_id}:{derived_id('event', topic, event_id)}"
+
+
+_MEMORY_LOGS: weakref.WeakKeyDictionary[Journal, TopicLog] = weakref.WeakKeyDictionary()
+
+
+def log_for(journal: Journal, clock: Clock | None = None) -> TopicLog:
+    """The topic log kept beside ``journal``: in its DynamoDB table, or for an in-memory
+    journal the one in-memory log every caller shares."""
+    from sdk.journal.dynamodb import DynamoJournal
+    from sdk.journal.memory import MemoryJournal
+
+    if isinstance(journal, DynamoJournal):
+        from sdk.events.dynamodb_log import DynamoTopicLog
+
+        return DynamoTopicLog(journal.client, journal.table, values=journal.values, clock=clock)
+    if isinstance(journal, MemoryJournal):
+        from sdk.events.log import MemoryTopicLog
+
+        return _MEMORY_LOGS.setdefault(journal, MemoryTopicLog(journal, clock))
+    raise TypeError(f"no topic log for a {type(journal).__name__}")
+
+
+class Publisher:
+    """Publishes events of ``app``'s topics into ``log`` and starts their handlers."""
+
+    def __init__(
+        self,
+        app: App,
+        journal: Journal,
+        log: TopicLog,
+        invoker: Invoker | None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.log = log
+        self.invoker = invoker
+        self.clock: Clock = clock or SystemClock()
+
+    def event(self, data: Any, event_type: Any = None, event_id: Any = None) -> NewEvent:
+        """An event to publish, checked against the log's limits."""
+        return NewEvent.of(data, event_type, event_id, max_bytes=self.log.max_data_bytes)
+
+    def publish(self, topic: str, events: Sequence[NewEvent]) -> list[Published]:
+        """Publish ``events`` to ``topic`` in order; their ids and sequence ids."""
+        check_topic(topic)
+        return [self._publish_one(topic, event) for event in events]
+
+    def _publish_one(self, topic: str, event: NewEvent) -> Published:
+        handlers = subscribers(self.app, topic, event.event_type)
+        started: list[str] = []
+
+        def starts(stored: TopicEvent) -> list[ExecutionRecord]:
+            records = [self._execution(wf, stored) for wf in handlers]
+            started[:] = [r.execution_id for r in records]
+            return records
+
+        published = self.log.append(topic, event, starts if handlers else None)
+        if published.duplicate:
+            return published  # its first publish started and woke what it had to
+        for execution_id in started:
+            self._invoke(execution_id)
+        self.wake_waiters(topic)
+        self.log.clear_pending(topic, event.id)
+        return published
+
+    def _execution(self, wf: Workflow[Any], event: TopicEvent) -> ExecutionRecord:
+        now = self.clock.now()
+        return ExecutionRecord(
+            execution_id=triggered_id(wf.id, event.topic, event.id),
+            workflow_id=wf.id,
+            status=ExecutionStatus.PENDING,
+            created_at=now,
+            input=wf.encode_input(event.payload(), limit=self.journal.max_value_bytes),
+            due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
+        )
+
+    def _invoke(self, execution_id: str) -> None:
+        if self.invoker is None:
+            return
+        try:
+            self.invoker.invoke_async(execution_id)
+        except Exception:  # it is created and due: the sweeper starts it
+            logger.exception("cannot start %s; the sweeper will", execution_id)
+
+    def wake_waiters(self, topic: str) -> int:
+        """Wake every execution waiting on ``topic``; how many were invoked."""
+        invoked = 0
+        for waiter in self.log.waiters(topic):
+            if self._wake(topic, waiter):
+                invoked += 1
+        return invoked
+
+    def _wake(self, topic: str, waiter: Waiter) -> bool:
+        try:
+            woken = self.journal.wake(waiter.execution_id)
+        except ExecutionNotFoundError:
+            woken = None
+        if woken is None or woken.status.finished:
+            self.log.remove_waiter(topic, waiter)  # left behind by a finished execution
+            return False
+        if woken.needs_invocation:
+            self._invoke(waiter.execution_id)
+            return True
+        return False
+
+    def sweep(self, now: datetime | None = None) -> int:
+        """Wake the waiters of events whose publisher died first; how many events."""
+        pending = self.log.list_pending(now or self.clock.now())
+        for event in pending:
+            self.wake_waiters(event.topic)
+            self.log.clear_pending(event.topic, event.event_id)
+        return len(pending)
