@@ -241,6 +241,8 @@ class Client:
     def publisher(self) -> Publisher:
         if self._publisher is None:
             log = log_for(self.journal, self.clock)
+            if log is None:
+                raise SteplineError(f"a {type(self.journal).__name__} keeps no topic log")
             self._publisher = Publisher(self.app, self.journal, log, self.invoker, self.clock)
         return self._publisher
 

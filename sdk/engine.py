@@ -124,10 +124,12 @@ class Engine:
         self._topics = topics
 
     @property
-    def publisher(self) -> Publisher:
-        """Publishes events for the workflows this engine runs (made on first use)."""
+    def publisher(self) -> Publisher | None:
+        """Publishes events for the workflows this engine runs (none without a topic log)."""
         if self._topics is None:
             self._topics = log_for(self.journal, self.clock)
+        if self._topics is None:
+            return None
         return Publisher(self.app, self.journal, self._topics, self.invoker, self.clock)
 
     def start(
