@@ -5,7 +5,8 @@ created one until its first invocation takes the lease (the start may have been 
 a running one until its lease expires (its invocation may die), a suspended one shortly
 after its earliest timer (the timer may be lost), a finished child until its outcome
 reached its parent. Run every minute (a scheduled Lambda on AWS; the emulator's clock;
-the fixture's ``advance()``), the sweeper delivers pending outcomes and re-drives the
+the fixture's ``advance()``), the sweeper delivers pending outcomes, wakes the waiters
+of events whose publisher died before it could (``sdk.events.waking``), and re-drives the
 rest through the runner, which takes over an expired lease and, once invocations have
 died ``MAX_DEAD_INVOCATIONS`` times, fails the execution with the reason.
 """
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
+from sdk.events.log import log_for
+from sdk.events.waking import sweep_pending
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord
 
@@ -55,11 +58,13 @@ class Sweeper:
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
         self.page = page
+        self.topics = log_for(journal, self.clock)
 
     def sweep(self, *, max_pages: int = 10) -> SweepReport:
         """Deliver the pending outcomes and re-drive the rest; one page at a time."""
         counts = {"delivered": 0, "redriven": 0, "errors": 0}
         now = self.clock.now()
+        counts["delivered"] += self._sweep_events(now)
         for _ in range(max_pages):
             due = self.journal.list_due(now, limit=self.page)
             for record in due:
@@ -73,6 +78,16 @@ class Sweeper:
             if len(due) < self.page:
                 break
         return SweepReport(**counts)
+
+    def _sweep_events(self, now: datetime) -> int:
+        """Wake the waiters of events whose publisher died before it could."""
+        if self.topics is None:
+            return 0
+        try:
+            return sweep_pending(self.topics, self.journal, self.invoker, now)
+        except Exception:  # the next sweep tries again
+            logger.exception("sweep of pending events failed")
+            return 0
 
     def _help(self, record: ExecutionRecord, now: datetime) -> str | None:
         """Deliver or re-drive one execution; what was done, if anything."""

@@ -18,6 +18,7 @@ publisher looks for waiters after it appended: one of the two always sees the ot
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from sdk.journal.fit import execution_items
 from sdk.journal.records import ExecutionRecord
 
 if TYPE_CHECKING:
+    from sdk.journal.base import Journal
     from sdk.journal.memory import MemoryJournal
 
 # The executions an event starts, built once its sequence id is known.
@@ -169,3 +171,21 @@ class MemoryTopicLog:
                 if at <= now
             ]
         return sorted(due, key=lambda p: p.due_at)[:limit]
+
+
+_MEMORY_LOGS: weakref.WeakKeyDictionary[MemoryJournal, TopicLog] = weakref.WeakKeyDictionary()
+
+
+def log_for(journal: Journal, clock: Clock | None = None) -> TopicLog | None:
+    """The topic log kept beside ``journal``: in its DynamoDB table, or for an in-memory
+    journal the one in-memory log every caller shares."""
+    from sdk.journal.dynamodb import DynamoJournal
+    from sdk.journal.memory import MemoryJournal
+
+    if isinstance(journal, DynamoJournal):
+        from sdk.events.dynamodb_log import DynamoTopicLog
+
+        return DynamoTopicLog(journal.client, journal.table, values=journal.values, clock=clock)
+    if isinstance(journal, MemoryJournal):
+        return _MEMORY_LOGS.setdefault(journal, MemoryTopicLog(journal, clock))
+    return None  # a journal of another kind keeps no topic log

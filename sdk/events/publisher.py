@@ -11,17 +11,15 @@ starts them), and the event stays pending until ``sweep`` wakes its waiters.
 
 from __future__ import annotations
 
-import logging
-import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk.clock import Clock, SystemClock
-from sdk.errors import ExecutionNotFoundError
-from sdk.events.log import TopicLog, Waiter
+from sdk.events.log import TopicLog, log_for
 from sdk.events.subscriptions import subscribers
 from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
+from sdk.events.waking import invoke_quietly, sweep_pending, wake_waiters
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
@@ -32,32 +30,10 @@ if TYPE_CHECKING:
     from sdk.app import App
     from sdk.client import Invoker
 
-logger = logging.getLogger("stepline.events")
-
 
 def triggered_id(workflow_id: str, topic: str, event_id: str) -> str:
     """The execution an event starts for one workflow: the same on every delivery."""
     return f"{workflow_id}:{derived_id('event', topic, event_id)}"
-
-
-_MEMORY_LOGS: weakref.WeakKeyDictionary[Journal, TopicLog] = weakref.WeakKeyDictionary()
-
-
-def log_for(journal: Journal, clock: Clock | None = None) -> TopicLog | None:
-    """The topic log kept beside ``journal``: in its DynamoDB table, or for an in-memory
-    journal the one in-memory log every caller shares."""
-    from sdk.journal.dynamodb import DynamoJournal
-    from sdk.journal.memory import MemoryJournal
-
-    if isinstance(journal, DynamoJournal):
-        from sdk.events.dynamodb_log import DynamoTopicLog
-
-        return DynamoTopicLog(journal.client, journal.table, values=journal.values, clock=clock)
-    if isinstance(journal, MemoryJournal):
-        from sdk.events.log import MemoryTopicLog
-
-        return _MEMORY_LOGS.setdefault(journal, MemoryTopicLog(journal, clock))
-    return None  # a journal of another kind keeps no topic log
 
 
 class Publisher:
@@ -116,38 +92,15 @@ class Publisher:
         )
 
     def _invoke(self, execution_id: str) -> None:
-        if self.invoker is None:
-            return
-        try:
-            self.invoker.invoke_async(execution_id)
-        except Exception:  # it is created and due: the sweeper starts it
-            logger.exception("cannot start %s; the sweeper will", execution_id)
+        invoke_quietly(self.invoker, execution_id)  # created and due: else the sweeper does
 
     def wake_waiters(self, topic: str) -> int:
         """Wake every execution waiting on ``topic``; how many were invoked."""
-        invoked = 0
-        for waiter in self.log.waiters(topic):
-            if self._wake(topic, waiter):
-                invoked += 1
-        return invoked
-
-    def _wake(self, topic: str, waiter: Waiter) -> bool:
-        try:
-            woken = self.journal.wake(waiter.execution_id)
-        except ExecutionNotFoundError:
-            woken = None
-        if woken is None or woken.status.finished:
-            self.log.remove_waiter(topic, waiter)  # left behind by a finished execution
-            return False
-        if woken.needs_invocation:
-            self._invoke(waiter.execution_id)
-            return True
-        return False
+        return wake_waiters(self.log, self.journal, self.invoker, topic)
 
     def sweep(self, now: datetime | None = None) -> int:
         """Wake the waiters of events whose publisher died first; how many events."""
-        pending = self.log.list_pending(now or self.clock.now())
-        for event in pending:
-            self.wake_waiters(event.topic)
-            self.log.clear_pending(event.topic, event.event_id)
-        return len(pending)
+        return sweep_pending(self.log, self.journal, self.invoker, now or self.clock.now())
+
+
+__all__ = ["Publisher", "log_for", "triggered_id"]
