@@ -10,6 +10,7 @@
     GET  /executions/{id}/steps/{key}/output
     POST /executions/{id}/cancel            cancel it and its children
     POST /executions/{id}/resume            run a parked execution again (after a fix)
+    POST /events/publish                    {"topic": ..., "events": [{"data", "event_type"}]}
 
 Every GET route answers HEAD too (the same status and headers, no body); every route
 answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.
@@ -41,6 +42,7 @@ from handlers.api_input import (
     parse_steps,
     path_execution_id,
     path_parameter,
+    publish_body,
     query,
 )
 from handlers.config import HandlerSettings, journal_from_environ
@@ -60,6 +62,7 @@ from sdk.views import (
     encode_cursor,
     execution_view,
     page_view,
+    published_view,
     value_body,
     workflow_view,
 )
@@ -73,6 +76,7 @@ ROUTES = {  # rule -> the methods it serves
     "/executions/<execution_id>": ("GET", "HEAD"),
     "/executions/<execution_id>/cancel": ("POST",),
     "/executions/<execution_id>/resume": ("POST",),
+    "/events/publish": ("POST",),
 }
 
 
@@ -157,6 +161,15 @@ def _add_value_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
         return _json_body(value_body(step.output, f"the output of step {key!r}"))
 
 
+def _add_event_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
+    @api.route("/events/publish", method=list(ROUTES["/events/publish"]))
+    def publish() -> Response[Any]:
+        event = api.current_event
+        topic, events = publish_body(json_body(event.body, event.is_base64_encoded))
+        published = client.publish_events(topic, events)
+        return _json(200, {"events": [published_view(p) for p in published]})
+
+
 def list_page(client: Client, params: Mapping[str, str]) -> dict[str, Any]:
     """One page of ``GET /executions``: at most ``limit``, within the response budget."""
     limit = parse_limit(params)
@@ -224,6 +237,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
             return detail_view(record, None)
         return detail_view(record, client.journal.load_steps(checked).values())
 
+    _add_event_routes(api, client)
     _add_value_routes(api, client)
     _answer_the_rest(api)
     return api

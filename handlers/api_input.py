@@ -151,6 +151,35 @@ def invoke_body(value: Any) -> tuple[Any, dict[str, str]]:
     return body.get("payload"), options
 
 
+EVENT_FIELDS = ("data", "event_type", "id")
+MAX_EVENTS_PER_PUBLISH = 100
+
+
+def publish_body(value: Any) -> tuple[str, list[dict[str, Any]]]:
+    """``{"topic": ..., "events": [{"data": {...}, "event_type": ..., "id": ...}]}`` ->
+    (topic, events); the events' contents are checked by the publisher."""
+    body = _object(value, 'the request body must be an object: {"topic": ..., "events": [...]}')
+    unknown = set(body) - {"topic", "events"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {_names(unknown)} (known: topic, events)")
+    topic, events = body.get("topic"), body.get("events")
+    if not isinstance(topic, str):
+        raise BadRequest("topic must be a string")
+    if not isinstance(events, list) or not events:
+        raise BadRequest('events must be a non-empty list of {"data": {...}, "event_type": ...}')
+    if len(events) > MAX_EVENTS_PER_PUBLISH:
+        raise BadRequest(f"at most {MAX_EVENTS_PER_PUBLISH} events per request, got {len(events)}")
+    for i, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise BadRequest(f"events[{i}] must be an object")
+        extra = set(event) - set(EVENT_FIELDS)
+        if extra:
+            raise BadRequest(
+                f"events[{i}]: unknown fields: {_names(extra)} (known: data, event_type, id)"
+            )
+    return topic, events
+
+
 def cancel_body(value: Any) -> None:
     """A cancel request carries nothing: no body, or ``{}``."""
     body = _object(value, "the request body must be an object, or empty")

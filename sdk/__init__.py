@@ -13,6 +13,7 @@ from sdk.clock import Clock, SystemClock, VirtualClock
 from sdk.context import WorkflowContext
 from sdk.engine import Engine
 from sdk.errors import (
+    EventWaitTimeoutError,
     ExecutionNotFoundError,
     InvalidPayloadError,
     NonDeterministicError,
@@ -23,6 +24,8 @@ from sdk.errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
+from sdk.events.steps import PublishedEvent
+from sdk.events.topics import InvalidEventError, Published
 from sdk.journal import ExecutionRecord, ExecutionStatus
 from sdk.workflow import Workflow, workflow
 
@@ -53,15 +56,19 @@ __all__ = [
     "Clock",
     "Engine",
     "EventPayload",
+    "EventWaitTimeoutError",
     "ExecutionHandle",
     "ExecutionNotFoundError",
     "ExecutionRecord",
     "ExecutionStatus",
     "InlineInvoker",
+    "InvalidEventError",
     "InvalidPayloadError",
     "LambdaInvoker",
     "MemoryJournal",
     "NonDeterministicError",
+    "Published",
+    "PublishedEvent",
     "ResultTimeoutError",
     "SchedulePayload",
     "StepFailedError",

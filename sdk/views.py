@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sdk.errors import SteplineError
+from sdk.events.topics import Published
 from sdk.failures import ErrorInfo
 from sdk.journal.records import ExecutionRecord, StepRecord, iso, parse_iso
 from sdk.sizes import truncated, utf8_len
@@ -67,10 +68,20 @@ def execution_path(execution_id: str, *parts: str) -> str:
     return "/".join(["/executions", quote(execution_id, safe=""), *parts])
 
 
+def published_view(published: Published) -> dict[str, Any]:
+    return {
+        "id": published.id,
+        "sequence_id": published.sequence_id,
+        "topic": published.topic,
+        "duplicate": published.duplicate,
+    }
+
+
 def workflow_view(wf: Workflow[Any]) -> dict[str, Any]:
     return {
         "id": wf.id,
         "trigger_on_event": wf.trigger_on_event,
+        "event_types": None if wf.event_types is None else sorted(wf.event_types),
         "batch_size": wf.batch_size,
         "batch_timeout_seconds": wf.batch_timeout_seconds,
         "schedule": None
