@@ -34,6 +34,18 @@ DEMO_PAYLOADS: dict[str, Any] = {
         for i in range(3)
     ]},
     "daily-report": SchedulePayload(timestamp=datetime(2030, 1, 1, 8, tzinfo=UTC)),
+    "create-user": {"name": "Ada", "email": "ada@example.com"},
+    "notification-handler": EventPayload(
+        id="evt-2", sequence_id=1, topic="notifications/new",
+        data={"user_id": "user_456", "message": "You have a new message"},
+    ),
+    "immediate-handler": EventPayload(
+        id="evt-3", sequence_id=1, topic="order/created", data={"order_id": "o-1", "total": 9},
+    ),
+    "order-metrics-handler": EventPayload(
+        id="evt-3", sequence_id=1, topic="order/created", data={"order_id": "o-1", "total": 9},
+        event_type="created",
+    ),
 }  # fmt: skip
 
 

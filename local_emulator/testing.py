@@ -3,7 +3,7 @@
 ``InProcessStepline`` runs each invocation inline on DynamoDB in moto with a virtual
 clock, large values in S3 in moto; ``WorkerStepline`` runs the full emulator
 (functions in worker processes).
-Both offer ``invoke``, ``client``, ``steps`` and ``close``.
+Both offer ``invoke``, ``publish``, ``client``, ``steps`` and ``close``.
 
 Each harness has a moto account of its own (``local_emulator.accounts``): an
 in-process fixture neither sees nor resets the tables of an emulator running in the
@@ -27,6 +27,7 @@ from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import VirtualClock
 from sdk.engine import Engine
 from sdk.errors import SteplineError
+from sdk.events.topics import Published
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
@@ -48,6 +49,18 @@ class _Base:
     ) -> ExecutionHandle[Any]:
         """Start ``workflow``; ``handle.result()`` waits for its output."""
         return self.client.invoke(workflow, payload, **options)
+
+    def publish(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        event_type: str | None = None,
+        *,
+        event_id: str | None = None,
+    ) -> Published:
+        """Publish an event as any door would: it starts the workflows triggered by
+        ``topic`` (in-process: before this returns) and satisfies its waiters."""
+        return self.client.publish_event(topic, data, event_type, event_id=event_id)
 
     def steps(self, execution_id: str) -> list[StepRecord]:
         """The recorded steps of an execution, in the order the workflow called them."""
