@@ -307,3 +307,20 @@ class DynamoTopicLog:
             )
             for item in response.get("Items", [])
         ]
+
+    def topics(self) -> dict[str, int]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :topic) AND begins_with(sk, :id)",
+            "ExpressionAttributeValues": {":topic": {"S": "topic#"}, ":id": {"S": "id#"}},
+            "ProjectionExpression": "pk, seq",
+        }
+        last: dict[str, int] = {}
+        while True:
+            response = self._client.scan(**request)
+            for item in response.get("Items", []):
+                topic = item["pk"]["S"].removeprefix("topic#")
+                last[topic] = max(last.get(topic, 0), int(item["seq"]["N"]))
+            if "LastEvaluatedKey" not in response:
+                return dict(sorted(last.items()))
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

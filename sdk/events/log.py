@@ -90,6 +90,11 @@ class TopicLog(Protocol):
         """Events whose publisher may have died before waking the waiters."""
         ...
 
+    def topics(self) -> dict[str, int]:
+        """Every topic with its last sequence id (reads the whole log: for tools, not
+        for a workflow's path)."""
+        ...
+
 
 class MemoryTopicLog:
     """A ``TopicLog`` in dictionaries, thread-safe, with DynamoDB's semantics; the
@@ -162,6 +167,10 @@ class MemoryTopicLog:
     def clear_pending(self, topic: str, event_id: str) -> None:
         with self._lock:
             self._pending.pop((topic, event_id), None)
+
+    def topics(self) -> dict[str, int]:
+        with self._lock:
+            return {topic: len(log) for topic, log in sorted(self._events.items()) if log}
 
     def list_pending(self, now: datetime, *, limit: int = 100) -> list[PendingEvent]:
         with self._lock:

@@ -44,6 +44,7 @@ def test_events_get_increasing_sequence_ids_per_topic(log: TopicLog) -> None:
     assert log.read("user/signup", after=1)[0].payload().data == {"n": 2}
     assert log.last_sequence("user/signup") == 2
     assert log.last_sequence("nobody/listens") == 0
+    assert log.topics() == {"user.signup": 1, "user/signup": 2}
 
 
 def test_an_event_keeps_its_id_type_data_and_time(log: TopicLog) -> None:
