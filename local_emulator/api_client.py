@@ -83,10 +83,9 @@ class ApiClient:
         # Lambda's own refusals (a function URL's 403) spell it "Message".
         message = str(detail.get("message") or detail.get("Message") or "")
         if status == 403 and self.signer is None:
-            message += " (requests were not signed: a deployed function URL needs --stack or "
-            message += "an --endpoint off loopback, with AWS credentials)"
+            message += " (sent unsigned: a function URL with IAM auth needs --sign)"
         elif status == 403:
-            message += " (signed request refused: may these credentials lambda:InvokeFunctionUrl?)"
+            message += " (signed: may these credentials lambda:InvokeFunctionUrl on the API?)"
         return ApiError(status, str(detail.get("error", "")), message)
 
     def workflows(self) -> list[dict[str, Any]]:

@@ -20,12 +20,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from sdk.errors import ResultTimeoutError, SteplineError
+
+if TYPE_CHECKING:
+    from local_emulator.remote import Target
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 2, 3, 4
 # ``stepline deploy`` hands its template parameters to the ``synth`` it runs through here.
@@ -84,7 +87,8 @@ endpoint_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-def _target() -> Any:
+def _target() -> Target:
+    """The group's ``--stack``, ``--region`` and ``--sign``."""
     from local_emulator.remote import Target
 
     return click.get_current_context().find_object(Target) or Target()
@@ -222,6 +226,7 @@ def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> 
 def deploy(ctx: click.Context, /, app_modules: str, template: Path, given: tuple[str, ...],
            use_container: bool, **named: Any) -> None:  # fmt: skip
     """Synthesize the app, then `sam build` and `sam deploy` it to the --stack named."""
+    # ``named``: the options that set one template parameter each (deploy.NAMED_PARAMETERS).
     from infra.samconfig import SamSettings
     from local_emulator.deploy import Deployment, parameters, run
 

@@ -193,7 +193,9 @@ def test_a_refused_unsigned_request_says_it_was_not_signed(server: str) -> None:
         ApiClient(server).invoke("forbidden", None)
 
     assert caught.value.status == 403
-    assert str(caught.value).startswith("Forbidden (requests were not signed")
+    assert str(caught.value) == (
+        "Forbidden (sent unsigned: a function URL with IAM auth needs --sign) (HTTP 403)"
+    )
 
 
 # --stack: the ApiUrl output of a stack, on moto's CloudFormation.
