@@ -218,8 +218,10 @@ def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> 
 @click.option("--memory", type=click.IntRange(128, 10240), help="MB of memory of each function.")
 @click.option("--architecture", type=click.Choice(["x86_64", "arm64"]))
 @click.option("--retention-days", type=click.IntRange(min=1),
-              help="Days a finished execution's journal is kept.")  # fmt: skip
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
+              help="Days a finished execution stays in the journal.")  # fmt: skip
+@click.option("--log-retention-days", type=click.IntRange(min=1),
+              help="Days the functions' logs are kept (a CloudWatch Logs retention).")  # fmt: skip
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
               case_sensitive=False))  # fmt: skip
 @click.option("--use-container", is_flag=True, help="Build in SAM's Lambda-like container.")
 @click.pass_context

@@ -25,11 +25,13 @@ from infra.samconfig import (
 from sdk.errors import SteplineError
 
 BUILD_DIR = ".aws-sam/build"
-# The options of `stepline deploy` that set a template parameter, and the parameter each sets.
+# The options of `stepline deploy` that set a template parameter, and the parameter each sets
+# (the names of the template's Parameters section, infra/template.py).
 NAMED_PARAMETERS = {
     "memory": "MemorySize",
     "architecture": "Architecture",
-    "retention_days": "RetentionDays",
+    "retention_days": "ExecutionRetentionDays",
+    "log_retention_days": "LogRetentionDays",
     "log_level": "LogLevel",
 }
 
