@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from sdk.app import App
-from sdk.journal.schema import table_definition
+from sdk.journal.schema import table_definition, time_to_live
 
 RUNTIME = "python3.11"
 RUNNER_TIMEOUT_SECONDS = 900
@@ -149,6 +149,7 @@ def _timer_queues() -> dict[str, Any]:
 def _table() -> dict[str, Any]:
     properties = table_definition("unused")
     del properties["TableName"]
+    properties["TimeToLiveSpecification"] = time_to_live()
     return {"Type": "AWS::DynamoDB::Table", "Properties": properties}
 
 

@@ -10,7 +10,7 @@ import yaml
 from infra.template import synth
 from infra.validate import lint
 from sdk.aws_timers import schedule_name
-from sdk.journal.schema import table_definition
+from sdk.journal.schema import EXPIRES_AT, table_definition
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNNER_ARN = (
@@ -36,6 +36,7 @@ def test_the_table_is_the_journal_schema() -> None:
     template = yaml.safe_load(synth(["examples"]))
     expected = table_definition("x")
     del expected["TableName"]
+    expected["TimeToLiveSpecification"] = {"AttributeName": EXPIRES_AT, "Enabled": True}
     assert template["Resources"]["JournalTable"]["Properties"] == expected
 
 
