@@ -10,7 +10,8 @@ so ``n`` is written only after ``n - 1`` was, and a reader never sees a gap fill
 
 Each publish carries a random token in its id item: a retried transaction whose first
 attempt was applied (its response lost) finds its own token and is no duplicate.
-Data past ``INLINE_DATA_MAX_BYTES`` goes to the value store.
+Data past ``INLINE_DATA_MAX_BYTES`` goes to the value store. Every item expires like a
+step (``Retention.open_expiry``): after the longest an execution could still need it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from sdk.events.topics import (
 from sdk.ids import new_token
 from sdk.journal.fit import execution_items
 from sdk.journal.records import iso, parse_iso
-from sdk.journal.schema import BY_DUE_INDEX
+from sdk.journal.retention import DEFAULT_RETENTION, Retention
+from sdk.journal.schema import BY_DUE_INDEX, EXPIRES_AT
 from sdk.values import ValueRef, ValueStore
 
 if TYPE_CHECKING:
@@ -76,11 +78,13 @@ class DynamoTopicLog:
         *,
         values: ValueStore | None = None,
         clock: Clock | None = None,
+        retention: Retention = DEFAULT_RETENTION,
     ) -> None:
         self._client = client
         self._table = table
         self._values = values
         self._clock = clock or SystemClock()
+        self._retention = retention
 
     @property
     def max_data_bytes(self) -> int:
@@ -141,8 +145,15 @@ class DynamoTopicLog:
         pk = topic_pk(topic)
         seq = {"N": str(sequence_id)}
         now = self._clock.now()
+        expires = {"N": str(self._retention.open_expiry(now))}
         puts = [
-            {**item, "sk": {"S": seq_sk(sequence_id)}, "seq": seq, "created_at": {"S": iso(now)}},
+            {
+                **item,
+                "sk": {"S": seq_sk(sequence_id)},
+                "seq": seq,
+                "created_at": {"S": iso(now)},
+                EXPIRES_AT: expires,
+            },
             {
                 "pk": {"S": pk},
                 "sk": {"S": f"id#{event.id}"},
@@ -150,6 +161,7 @@ class DynamoTopicLog:
                 "token": {"S": token},
                 "sweep": {"S": PENDING},
                 "due_at": {"S": iso(now + PENDING_GRACE)},
+                EXPIRES_AT: expires,
             },
         ]
         if starts is not None:
@@ -252,6 +264,7 @@ class DynamoTopicLog:
             **self._waiter_key(topic, waiter),
             "execution_id": {"S": waiter.execution_id},
             "key": {"S": waiter.key},
+            EXPIRES_AT: {"N": str(self._retention.open_expiry(self._clock.now()))},
         }
         self._client.put_item(TableName=self._table, Item=item)  # the same item on a retry
 

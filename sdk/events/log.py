@@ -194,7 +194,13 @@ def log_for(journal: Journal, clock: Clock | None = None) -> TopicLog | None:
     if isinstance(journal, DynamoJournal):
         from sdk.events.dynamodb_log import DynamoTopicLog
 
-        return DynamoTopicLog(journal.client, journal.table, values=journal.values, clock=clock)
+        return DynamoTopicLog(
+            journal.client,
+            journal.table,
+            values=journal.values,
+            clock=clock,
+            retention=journal.retention,
+        )
     if isinstance(journal, MemoryJournal):
         return _MEMORY_LOGS.setdefault(journal, MemoryTopicLog(journal, clock))
     return None  # a journal of another kind keeps no topic log

@@ -89,6 +89,7 @@ class Publisher:
             created_at=now,
             input=wf.encode_input(event.payload(), limit=self.journal.max_value_bytes),
             due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
+            expires_at=self.journal.retention.open_expiry(now),
         )
 
     def _invoke(self, execution_id: str) -> None:

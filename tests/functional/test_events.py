@@ -301,3 +301,16 @@ def test_a_publish_racing_the_timeout_gives_exactly_one_consistent_outcome(
         for i in range(REPETITIONS)
     ]
     assert len(outcomes) == REPETITIONS
+
+
+def test_every_item_an_event_writes_expires(dynamodb_client: Any, clock: VirtualClock) -> None:
+    """Topic events, their ids, waiters and the executions they start carry the TTL."""
+    from tests.conftest import TABLE
+
+    h = Harness.build(DynamoJournal(dynamodb_client, TABLE), clock, [signup_handler, approval])
+    h.client.invoke(approval, None)  # a waiter on approvals/o-1
+    h.client.publish_event("user/signup", {"user_id": "u-1"})
+    h.client.publish_event("approvals/o-1", {"approved": True})
+    items = dynamodb_client.scan(TableName=TABLE)["Items"]
+    assert any(i["pk"]["S"].startswith("topic#") for i in items)
+    assert [i["sk"]["S"] for i in items if "expires_at" not in i] == []
