@@ -52,24 +52,28 @@ class Access:
 _READ_WRITE = ("s3:GetObject", "s3:PutObject")
 
 ACCESS: dict[str, Access] = {
+    # Replays and records steps, starts children, reports to parents, cancels children.
     "RunnerFunction": Access(
         journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
         indexes=(BY_PARENT_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
     ),
+    # Fails the child, reports it to its parent (whose large input it may read).
     "FailureFunction": Access(
-        journal=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-        values=_READ_WRITE,
+        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        values=("s3:GetObject",),
         invokes=("runner",),
     ),
-    "WakeupsFunction": Access(invokes=("runner",)),
+    "WakeupsFunction": Access(invokes=("runner",)),  # turns timer messages into invocations
+    # Lists what is due, re-drives it or delivers a finished child's outcome to its parent.
     "SweeperFunction": Access(
-        journal=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
         indexes=(BY_DUE_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
     ),
+    # Starts, lists, shows, cancels and resumes executions; shows large values whole.
     API_FUNCTION: Access(
         journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
         indexes=(BY_WORKFLOW_INDEX, BY_STATUS_INDEX, BY_PARENT_INDEX),
