@@ -11,6 +11,7 @@
     POST /executions/{id}/cancel            cancel it and its children
     POST /executions/{id}/resume            run a parked execution again (after a fix)
     POST /events/publish                    {"topic": ..., "events": [{"data", "event_type"}]}
+    GET  /topics                            topics: last sequence id, subscribed workflows
 
 Every GET route answers HEAD too (the same status and headers, no body); every route
 answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.
@@ -63,6 +64,7 @@ from sdk.views import (
     execution_view,
     page_view,
     published_view,
+    topics_view,
     value_body,
     workflow_view,
 )
@@ -77,6 +79,7 @@ ROUTES = {  # rule -> the methods it serves
     "/executions/<execution_id>/cancel": ("POST",),
     "/executions/<execution_id>/resume": ("POST",),
     "/events/publish": ("POST",),
+    "/topics": ("GET", "HEAD"),
 }
 
 
@@ -168,6 +171,10 @@ def _add_event_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
         topic, events = publish_body(json_body(event.body, event.is_base64_encoded))
         published = client.publish_events(topic, events)
         return _json(200, {"events": [published_view(p) for p in published]})
+
+    @api.route("/topics", method=list(ROUTES["/topics"]))
+    def topics() -> dict[str, Any]:
+        return {"topics": topics_view(client.app, client.publisher.log.topics())}
 
 
 def list_page(client: Client, params: Mapping[str, str]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ TIMER_VARIABLES = {
     "schedule_prefix": "STEPLINE_SCHEDULE_PREFIX",
     "runner_arn": "STEPLINE_RUNNER_ARN",
     "scheduler_role_arn": "STEPLINE_SCHEDULER_ROLE_ARN",
+    "dead_letter_arn": "STEPLINE_SCHEDULE_DLQ_ARN",
 }
 
 

@@ -118,6 +118,23 @@ class ApiClient:
         result: dict[str, Any] = self._call("POST", path, {})
         return result
 
+    def publish(
+        self, topic: str, data: Any, event_type: str | None = None, event_id: str | None = None
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {"data": data}
+        if event_type is not None:
+            event["event_type"] = event_type
+        if event_id is not None:
+            event["id"] = event_id
+        result: dict[str, Any] = self._call(
+            "POST", "/events/publish", {"topic": topic, "events": [event]}
+        )["events"][0]
+        return result
+
+    def topics(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/topics")["topics"]
+        return result
+
     def executions(
         self, workflow_id: str | None, status: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -302,6 +302,44 @@ def invoke(
 
 
 @main.command()
+@click.argument("topic")
+@click.option("--data", required=True, help="The event's data: a JSON object.")
+@click.option("--event-type", default=None, help="The event's type (triggers may filter on it).")
+@click.option("--id", "event_id", default=None, help="The event's id (a repeat is a duplicate).")
+@endpoint_option
+@json_option
+def publish(
+    topic: str, data: str, event_type: str | None, event_id: str | None, endpoint: str,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Publish an event to TOPIC: it starts the workflows triggered by TOPIC."""
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from exc
+    with errors_as_exits():
+        published = _api(endpoint).publish(topic, value, event_type, event_id)
+    if as_json:
+        return _print_json(published)
+    duplicate = " (duplicate: already published)" if published["duplicate"] else ""
+    click.echo(f"{published['topic']} #{published['sequence_id']} {published['id']}{duplicate}")
+
+
+@main.command()
+@endpoint_option
+@json_option
+def topics(endpoint: str, as_json: bool) -> None:
+    """List topics: last sequence id and subscribed workflows."""
+    with errors_as_exits():
+        found = _api(endpoint).topics()
+    if as_json:
+        return _print_json(found)
+    from local_emulator.tables import topics_table
+
+    topics_table(found)
+
+
+@main.command()
 @click.option("--workflow", "workflow_id", default=None)
 @click.option("--status", default=None)
 @click.option("--limit", default=50, show_default=True)

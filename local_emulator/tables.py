@@ -37,6 +37,15 @@ def workflows_table(workflows: list[dict[str, Any]]) -> None:
     _console().print(table)
 
 
+def topics_table(topics: list[dict[str, Any]]) -> None:
+    table = Table("topic", "last sequence id", "subscribers")
+    for topic in topics:
+        table.add_row(
+            topic["topic"], str(topic["last_sequence_id"]), ", ".join(topic["subscribers"])
+        )
+    _console().print(table)
+
+
 def runs_table(executions: list[dict[str, Any]]) -> None:
     table = Table("execution", "workflow", "status", "created", "finished")
     for ex in executions:

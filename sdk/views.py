@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from sdk.errors import SteplineError
-from sdk.events.topics import Published
+from sdk.events.topics import Published, matches
 from sdk.failures import ErrorInfo
 from sdk.journal.records import ExecutionRecord, StepRecord, iso, parse_iso
 from sdk.sizes import truncated, utf8_len
@@ -75,6 +75,27 @@ def published_view(published: Published) -> dict[str, Any]:
         "topic": published.topic,
         "duplicate": published.duplicate,
     }
+
+
+def topics_view(
+    workflows: Iterable[Workflow[Any]], last: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """Each topic with events or subscribers: its last sequence id and the workflows it
+    triggers (batched ones included; a pattern such as ``order/*`` is listed as such)."""
+    handlers = [wf for wf in workflows if wf.trigger_on_event is not None]
+    names = set(last) | {wf.trigger_on_event for wf in handlers if wf.trigger_on_event}
+    return [
+        {
+            "topic": name,
+            "last_sequence_id": last.get(name, 0),
+            "subscribers": sorted(
+                wf.id
+                for wf in handlers
+                if wf.trigger_on_event is not None and matches(wf.trigger_on_event, name)
+            ),
+        }
+        for name in sorted(names)
+    ]
 
 
 def workflow_view(wf: Workflow[Any]) -> dict[str, Any]:
@@ -141,9 +162,7 @@ def execution_view(
         "error": _error(record.error, shorten),
     }
     if steps is not None:
-        ordered = sorted(
-            (s for s in steps if not s.bookkeeping), key=lambda s: (s.position, s.key)
-        )
+        ordered = sorted((s for s in steps if not s.bookkeeping), key=lambda s: (s.position, s.key))
         view["steps"] = [step_view(step, eid, shorten) for step in ordered]
     return view
 
