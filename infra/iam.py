@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.names import (
     API_FUNCTION,
+    ROUTER_FUNCTION,
     SCHEDULE_DLQ,
     SCHEDULER_ROLE,
     TABLE,
@@ -52,9 +53,16 @@ class Access:
 _READ_WRITE = ("s3:GetObject", "s3:PutObject")
 
 ACCESS: dict[str, Access] = {
-    # Replays and records steps, starts children, reports to parents, cancels children.
+    # Replays and records steps, starts children, reports to parents, cancels children,
+    # publishes events and waits for them (a waiter is written, then deleted).
     "RunnerFunction": Access(
-        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+        journal=(
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ),
         indexes=(BY_PARENT_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
@@ -66,18 +74,45 @@ ACCESS: dict[str, Access] = {
         invokes=("runner",),
     ),
     "WakeupsFunction": Access(invokes=("runner",)),  # turns timer messages into invocations
-    # Lists what is due, re-drives it or delivers a finished child's outcome to its parent.
+    # Lists what is due, re-drives it or delivers a finished child's outcome to its parent;
+    # wakes the waiters of events whose publisher died first (dropping stale waiters).
     "SweeperFunction": Access(
-        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        journal=(
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ),
         indexes=(BY_DUE_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
     ),
-    # Starts, lists, shows, cancels and resumes executions; shows large values whole.
+    # Starts, lists, shows, cancels and resumes executions; shows large values whole;
+    # publishes events (the topic log, triggered executions, waiters) and lists topics.
     API_FUNCTION: Access(
-        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+        journal=(
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+        ),
         indexes=(BY_WORKFLOW_INDEX, BY_STATUS_INDEX, BY_PARENT_INDEX),
         values=_READ_WRITE,
+        invokes=("runner",),
+    ),
+    # Publishes the events put on the bus: the topic log, triggered executions, waiters.
+    # (A bus entry is at most 256 KB: its data always fits the journal, never S3.)
+    ROUTER_FUNCTION: Access(
+        journal=(
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ),
         invokes=("runner",),
     ),
 }

@@ -19,6 +19,12 @@ TIMER_DLQ = "TimerDeadLetterQueue"
 FAILURE_DLQ = "FailureDeadLetterQueue"
 SCHEDULE_DLQ = "ScheduleDeadLetterQueue"
 API_FUNCTION = "ApiFunction"
+ROUTER_FUNCTION = "EventRouterFunction"
+ROUTER_DLQ = "EventRouterDeadLetterQueue"
+EVENT_BUS = "EventBus"
+# Lifecycle events (``stepline.lifecycle``) the stack puts on its own bus are not topics
+# published from outside: the router leaves them alone.
+LIFECYCLE_SOURCE = "stepline.lifecycle"
 
 
 def sub(text: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

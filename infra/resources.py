@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from infra import scan
-from infra.names import FAILURE_DLQ, SCHEDULE_DLQ, TIMER_DLQ, TIMER_QUEUE, get_att, sub
+from infra.names import (
+    FAILURE_DLQ,
+    ROUTER_DLQ,
+    SCHEDULE_DLQ,
+    TIMER_DLQ,
+    TIMER_QUEUE,
+    get_att,
+    sub,
+)
 from infra.parameters import LOG_RETENTION_DAYS, ref
 from sdk.journal.schema import table_definition, time_to_live
 
@@ -74,7 +82,7 @@ def _queue(**properties: Any) -> dict[str, Any]:
 
 def queues() -> dict[str, Any]:
     """The timer queue (undeliverable wake-ups go to its DLQ) and the dead-letter queues of
-    the failure function and of the schedules."""
+    the failure function, of the schedules and of the event router."""
     dead_letter = {"MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS}
     return {
         TIMER_QUEUE: _queue(
@@ -87,6 +95,7 @@ def queues() -> dict[str, Any]:
         TIMER_DLQ: _queue(**dead_letter),
         FAILURE_DLQ: _queue(**dead_letter),
         SCHEDULE_DLQ: _queue(**dead_letter),
+        ROUTER_DLQ: _queue(**dead_letter),
     }
 
 

@@ -60,6 +60,8 @@ DLQ_REASONS = {
     "SweeperFunction": "each run is idempotent and the next one a minute later redoes its "
     "work; what the schedule cannot deliver goes to ScheduleDeadLetterQueue",
     "ApiFunction": "invoked synchronously through its function URL: the caller gets the error",
+    "EventRouterFunction": "failed async invocations go to EventRouterDeadLetterQueue through "
+    "its on-failure destination, which keeps the error too, unlike a DLQ",
 }
 FUNCTION_SKIPS = (NO_VPC, NO_SECRETS_IN_ENVIRONMENT, NO_RESERVED_CONCURRENCY)
 

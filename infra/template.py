@@ -19,7 +19,11 @@ from infra.bundle import BUNDLE_DIR
 from infra.names import (
     API_FUNCTION,
     BUCKET,
+    EVENT_BUS,
     FAILURE_DLQ,
+    LIFECYCLE_SOURCE,
+    ROUTER_DLQ,
+    ROUTER_FUNCTION,
     SCHEDULE_DLQ,
     SCHEDULE_GROUP,
     SCHEDULER_ROLE,
@@ -53,6 +57,7 @@ FUNCTION_SUFFIXES = {
     "WakeupsFunction": "wakeups",
     "SweeperFunction": "sweeper",
     API_FUNCTION: "api",
+    ROUTER_FUNCTION: "events",
 }
 
 
@@ -192,6 +197,30 @@ def _api() -> dict[str, Any]:
     )
 
 
+def _router() -> dict[str, Any]:
+    """Events put on the bus by anyone -> the topic log, the triggered workflows, the waiters."""
+    return _function(
+        ROUTER_FUNCTION,
+        "handlers.events.handler",
+        "Routes events put on the app's bus to the topic log and the workflows they trigger.",
+        Events={
+            "Topics": {
+                "Type": "EventBridgeRule",
+                "Properties": {
+                    "EventBusName": get_att(EVENT_BUS, "Name"),
+                    "Pattern": {"source": [{"anything-but": [LIFECYCLE_SOURCE]}]},
+                    "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+                    "DeadLetterConfig": {"Arn": get_att(ROUTER_DLQ)},
+                },
+            }
+        },
+        EventInvokeConfig={
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(ROUTER_DLQ)}},
+        },
+    )
+
+
 def _resources() -> dict[str, Any]:
     functions = {
         "RunnerFunction": _runner(),
@@ -199,6 +228,7 @@ def _resources() -> dict[str, Any]:
         "WakeupsFunction": _wakeups(),
         "SweeperFunction": _sweeper(),
         API_FUNCTION: _api(),
+        ROUTER_FUNCTION: _router(),
     }
     log_groups = {
         _log_group_id(logical): resources.log_group(suffix)
@@ -207,7 +237,7 @@ def _resources() -> dict[str, Any]:
     return {
         TABLE: resources.journal_table(),
         BUCKET: resources.values_bucket(),
-        "EventBus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": function_name("bus")}},
+        EVENT_BUS: {"Type": "AWS::Events::EventBus", "Properties": {"Name": function_name("bus")}},
         SCHEDULER_ROLE: iam.scheduler_role(),
         **resources.queues(),
         SCHEDULE_GROUP: {
@@ -249,6 +279,10 @@ def _outputs() -> dict[str, Any]:
         ),
         "ScheduleDeadLetterQueueUrl": _output(
             "Wake-up and sweep schedules that could not invoke their function.", ref(SCHEDULE_DLQ)
+        ),
+        "EventRouterDeadLetterQueueUrl": _output(
+            "Events put on the bus that could not be routed (malformed, or undeliverable).",
+            ref(ROUTER_DLQ),
         ),
     }
 

@@ -39,6 +39,7 @@ HANDLER_GLOBALS = {
     "handlers.sweeper.handler": "_sweeper",
     "handlers.wakeups.handler": "_wakeups",
     "handlers.api.handler": "_resolver",
+    "handlers.events.handler": "_publisher",
 }
 TRANSACT_ACTIONS = {
     "Put": "PutItem",

@@ -1,12 +1,13 @@
 """Workflows that between them make every AWS call a deployed function makes.
 
 Large values (past DynamoDB's item limit) go to S3; waits go to the timer queue and to a
-schedule; children report to their parents, a doomed one through the failure function.
+schedule; children report to their parents, a doomed one through the failure function;
+events are published (from a step, the API and the bus), trigger workflows and end waits.
 """
 
 from __future__ import annotations
 
-from sdk import TerminalError, WorkflowContext, workflow
+from sdk import EventPayload, TerminalError, WorkflowContext, workflow
 
 LARGE = 450_000  # characters: past DynamoDB's 400 KB item limit, so the value lives in S3
 
@@ -55,3 +56,19 @@ async def doomed(ctx: WorkflowContext, text: str) -> None:
 @workflow(id="doomed-parent")
 async def doomed_parent(ctx: WorkflowContext) -> None:
     await ctx.step.invoke_and_wait("doomed", doomed, "z" * LARGE)
+
+
+@workflow(id="on-signup", trigger_on_event="perm/signup")
+async def on_signup(ctx: WorkflowContext, event: EventPayload) -> int:
+    """Triggered by an event with large data; answers with an event of its own."""
+    published = await ctx.step.publish_event(
+        "answer", "perm/reply", {"size": len(event.data["blob"])}, event_type="answered"
+    )
+    return published.sequence_id
+
+
+@workflow(id="awaits-reply")
+async def awaits_reply(ctx: WorkflowContext, topic: str) -> object:
+    reply = await ctx.step.wait_for_event("reply", topic, timeout=3600)
+    return reply.data
+

@@ -23,6 +23,9 @@ from local_emulator.http_api import function_url_event
 from local_emulator.sqs import event_source_mappings
 from local_emulator.sqs.models import sqs_event
 from sdk.clock import SystemClock
+from sdk.events import NewEvent
+from sdk.events.dynamodb_log import DynamoTopicLog
+from sdk.events.log import Waiter
 from sdk.journal.dynamodb import DynamoJournal
 from tests.apps.permissions import LARGE
 from tests.deployed import Deployment, allowed, permissions
@@ -32,7 +35,8 @@ RUNNER = "handlers.runner.handler"
 FAILURES = "handlers.failures.handler"
 SWEEPER = "handlers.sweeper.handler"
 WAKEUPS = "handlers.wakeups.handler"
-HANDLERS = (API, RUNNER, FAILURES, SWEEPER, WAKEUPS)
+ROUTER = "handlers.events.handler"
+HANDLERS = (API, RUNNER, FAILURES, SWEEPER, WAKEUPS, ROUTER)
 EXACT = ("dynamodb", "s3")  # services whose grants must match the calls both ways
 
 
@@ -43,6 +47,7 @@ class Scenario:
         self.d = deployment
         # The test's own view of the journal, through a client that is not recorded.
         self.journal = DynamoJournal(deployment.client("dynamodb"), deployment.stack.table_name)
+        self.topics = DynamoTopicLog(self.journal.client, self.journal.table)
 
     def api(self, method: str, target: str, body: Any = None) -> Any:
         raw = b"" if body is None else json.dumps(body).encode()
@@ -152,6 +157,49 @@ def _the_sweeper_repairs(s: Scenario, family: str) -> None:
     assert s.journal.get_execution(big).due_at is None
 
 
+def _stale_waiter(s: Scenario, topic: str, finished: str) -> None:
+    """A waiter left behind by an execution that finished (its removal was lost)."""
+    s.topics.add_waiter(topic, Waiter(finished, "reply"))
+
+
+def _bus_event(topic: str, detail: Any) -> dict[str, Any]:
+    return {"id": "eb-1", "detail-type": topic, "source": "partner", "detail": detail}
+
+
+def _events(s: Scenario) -> None:
+    waiting = s.invoke("awaits-reply", "perm/reply")
+    s.d.drain()
+    assert s.status(waiting) == "suspended"  # registered as a waiter
+    signup = {"topic": "perm/signup", "events": [{"id": "s-1", "data": {"blob": "b" * LARGE}}]}
+    s.api("POST", "/events/publish", signup)  # large data: S3; starts on-signup
+    s.d.drain()  # on-signup publishes to perm/reply from a step, which ends the wait
+    assert s.status(waiting) == "completed"
+    s.api("POST", "/events/publish", signup)  # the same id again: a duplicate
+    _stale_waiter(s, "perm/reply", waiting)
+    s.api("POST", "/events/publish", {"topic": "perm/reply", "events": [{"data": {}}]})
+    _stale_waiter(s, "perm/reply", waiting)
+    for _ in range(2):  # EventBridge delivers twice
+        s.d.run(ROUTER, _bus_event("perm/reply", {"from": "partner"}))
+    s.api("GET", "/topics")
+
+
+def _the_sweeper_wakes_waiters_a_dead_publisher_left(s: Scenario) -> None:
+    waiting = s.invoke("awaits-reply", "perm/late")
+    s.d.drain()
+    s.topics.append("perm/late", NewEvent.of({"late": True}, max_bytes=1000))  # then it died
+    _stale_waiter(s, "perm/late", "finished-long-ago")
+    [pending] = s.topics.list_pending(SystemClock().now() + timedelta(minutes=1))
+    s.d.client("dynamodb").update_item(
+        TableName=s.d.stack.table_name,
+        Key={"pk": {"S": "topic#perm/late"}, "sk": {"S": f"id#{pending.event_id}"}},
+        UpdateExpression="SET due_at = :past",
+        ExpressionAttributeValues={":past": {"S": "2000-01-01T00:00:00.000000Z"}},
+    )
+    s.d.run(SWEEPER, {})
+    s.d.drain()
+    assert s.status(waiting) == "completed"
+
+
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
     deployed = Deployment(["tests.apps.permissions"])
@@ -162,6 +210,8 @@ def deployment() -> Iterator[Deployment]:
         family = _children(scenario)
         _a_child_whose_invocations_are_exhausted(scenario)
         _the_sweeper_repairs(scenario, family)
+        _events(scenario)
+        _the_sweeper_wakes_waiters_a_dead_publisher_left(scenario)
         yield deployed
     finally:
         deployed.close()

@@ -26,7 +26,7 @@ RUNNER_ARN = (
     "${AWS::StackName}-runner"
 )
 FUNCTIONS = ("RunnerFunction", "FailureFunction", "WakeupsFunction", "SweeperFunction")
-ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction")
+ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction", "EventRouterFunction")
 
 
 @functools.cache
@@ -433,3 +433,19 @@ def test_the_stack_id_the_prefix_selects_leaves_room_in_a_schedule_name() -> Non
     )
     prefix = stack_id.split("/")[2]  # Fn::Select [2, Fn::Split ["/", AWS::StackId]]
     assert len(schedule_name(prefix, "e" * 100, "k" * 900)) <= 64
+
+
+def test_events_put_on_the_bus_reach_the_router_retried_and_kept_when_undeliverable() -> None:
+    router = _resources()["EventRouterFunction"]["Properties"]
+    assert router["Handler"] == "handlers.events.handler"
+    [rule] = router["Events"].values()
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["EventBusName"] == {"Fn::GetAtt": ["EventBus", "Name"]}
+    # everything but the stack's own lifecycle events
+    assert rule["Properties"]["Pattern"] == {"source": [{"anything-but": ["stepline.lifecycle"]}]}
+    dead_letters = {"Fn::GetAtt": ["EventRouterDeadLetterQueue", "Arn"]}
+    assert rule["Properties"]["DeadLetterConfig"] == {"Arn": dead_letters}
+    assert router["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": dead_letters,
+    }
