@@ -34,8 +34,14 @@ _MARK = "__stepline_serialized__"
 
 
 def serialize_writes() -> None:
-    """Run every DynamoDB request moto handles in this process one at a time. Idempotent."""
+    """Run every DynamoDB request moto handles in this process one at a time. Idempotent.
+
+    Transactions then cost what the items they touch cost (``transactions``)."""
     from moto.dynamodb.responses import DynamoHandler
+
+    from local_emulator.dynamodb.transactions import item_transactions
+
+    item_transactions()
 
     with _INSTALL_LOCK:
         handle = DynamoHandler.call_action

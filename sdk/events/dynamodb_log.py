@@ -17,6 +17,8 @@ step (``Retention.open_expiry``): after the longest an execution could still nee
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
 SEQ_DIGITS = 12
 MAX_ATTEMPTS = 200  # publishers racing for one topic's next sequence id
+BASE_BACKOFF = 0.001  # seconds, doubled after each lost race
+MAX_BACKOFF = 0.05
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 PENDING = "events"  # the by-due index partition of events whose waiters are to be woken
 _NOT_EXISTS = "attribute_not_exists(pk)"
@@ -100,7 +104,7 @@ class DynamoTopicLog:
         token = new_token()
         item = self._event_item(topic, event)
         sequence_id = self.last_sequence(topic) + 1
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             try:
                 self._write(topic, event, item, sequence_id, token, starts)
                 return Published(event.id, sequence_id, topic)
@@ -112,6 +116,9 @@ class DynamoTopicLog:
                     return self._already(topic, event.id, token)
                 if reasons[0] != "ConditionalCheckFailed":
                     raise
+            # Taken by another publisher: back off a random while (racing publishers spread
+            # out instead of colliding again), then try after the topic's new last event.
+            time.sleep(random.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2**attempt)))
             sequence_id = self.last_sequence(topic) + 1
         raise TransientInfrastructureError(
             f"topic {topic!r}: no free sequence id after {MAX_ATTEMPTS} attempts"
