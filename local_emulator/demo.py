@@ -34,6 +34,9 @@ DEMO_PAYLOADS: dict[str, Any] = {
         for i in range(3)
     ]},
     "daily-report": SchedulePayload(timestamp=datetime(2030, 1, 1, 8, tzinfo=UTC)),
+    "fulfil-order": {"order_id": "o-1", "items": ["book"], "address": "1 Main St",
+                     "pickup_in_seconds": 0},
+    "ship-parcel": {"order_id": "o-2", "address": "2 Main St", "pickup_in_seconds": 0},
 }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ def test_the_demo_runs_every_example_to_completion() -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
     headers = [line for line in result.output.splitlines() if not line.startswith(" ")]
-    assert len(headers) == 4 and all(line.endswith(": completed") for line in headers)
+    assert len(headers) == 6 and all(line.endswith(": completed") for line in headers)
     assert '"status":"completed"' in result.output
     assert "payment-id" in result.output and "uuid" in result.output
 
