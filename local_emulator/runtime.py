@@ -5,8 +5,9 @@ runtime's boto3 beside it, and nothing else. Here:
 
 - ``provide_runtime(dest)`` fills ``dest`` with links to boto3 and its own dependencies as
   installed in this environment (from their distributions' files; no download);
-- ``LambdaRuntime.command`` runs Python as ``python3.11 -I -S``: no site-packages, no
-  ``PYTHON*`` variables, not even the script's own directory on ``sys.path``;
+- ``LambdaRuntime.command`` runs Python as ``python3.11 -I -S -B``: no site-packages, no
+  ``PYTHON*`` variables, not even the script's own directory on ``sys.path``, no bytecode
+  written into the code (read-only on Lambda);
 - a script run that way puts the code directory and the runtime directory first on
   ``sys.path``, from ``LAMBDA_TASK_ROOT`` and ``LAMBDA_RUNTIME_DIR`` as Lambda names them
   (``local_emulator/worker.py`` does, and so does ``check_import``).
@@ -57,8 +58,9 @@ class LambdaRuntime:
     runtime_dir: Path
 
     def command(self, *args: str) -> list[str]:
-        """Run Python isolated: site-packages and ``PYTHON*`` variables do not reach it."""
-        return [self.python, "-I", "-S", *args]
+        """Run Python isolated: site-packages and ``PYTHON*`` variables do not reach it, and
+        it writes no bytecode (the code is read-only on Lambda)."""
+        return [self.python, "-I", "-S", "-B", *args]
 
     def environment(self, code_dir: Path) -> dict[str, str]:
         """The variables telling an isolated script where the function's code and boto3 are."""

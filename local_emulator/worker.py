@@ -2,7 +2,7 @@
 
 Started by ``local_emulator.environments`` with the function's environment: in dev mode as
 ``python -m local_emulator.worker`` with the working directory's code; for a built function
-as ``python3.11 -I -S .../worker.py`` with ``sys.path`` the built code
+as ``python3.11 -I -S -B .../worker.py`` with ``sys.path`` the built code
 (``LAMBDA_TASK_ROOT``) and the runtime's boto3 (``LAMBDA_RUNTIME_DIR``) only, as on
 Lambda. So this module imports nothing but the standard library. It reads one JSON
 request a line on stdin and writes one JSON reply a line on its original stdout; anything

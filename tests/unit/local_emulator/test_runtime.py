@@ -32,7 +32,7 @@ def test_the_runtime_directory_holds_boto3_and_its_own_dependencies_only(tmp_pat
 
 def test_the_runtime_runs_python_isolated_and_names_the_code_and_boto3() -> None:
     runtime = LambdaRuntime("/usr/bin/python3.11", Path("/rt"))
-    assert runtime.command("w.py") == ["/usr/bin/python3.11", "-I", "-S", "w.py"]
+    assert runtime.command("w.py") == ["/usr/bin/python3.11", "-I", "-S", "-B", "w.py"]
     assert runtime.environment(Path("/task")) == {
         "LAMBDA_TASK_ROOT": "/task",
         "LAMBDA_RUNTIME_DIR": "/rt",
