@@ -136,7 +136,7 @@ def replay_cpu_us_per_step(client: Client, journal: Journal, n: int) -> float:
         )
         journal.create_execution(copy)
         for step in journal.load_steps(handle.id).values():
-            journal.record_step(copy.execution_id, step)
+            journal.record_step(copy.execution_id, step, now=copy.created_at)
         invocation = Engine(APP, journal).start(copy.execution_id)
         assert not isinstance(invocation, type(None))
         calls = CALLS[0]

@@ -10,6 +10,7 @@ import boto3
 
 from sdk.aws_timers import TimerRoutes
 from sdk.journal.dynamodb import DynamoJournal, client_config
+from sdk.journal.retention import DEFAULT_LIFETIME_DAYS, DEFAULT_RETENTION_DAYS, Retention
 from sdk.sizes import DEFAULT_MAX_VALUE
 from sdk.values import S3ValueStore, ValueStore
 
@@ -37,6 +38,7 @@ TIMER_VARIABLES = {
     "schedule_prefix": "STEPLINE_SCHEDULE_PREFIX",
     "runner_arn": "STEPLINE_RUNNER_ARN",
     "scheduler_role_arn": "STEPLINE_SCHEDULER_ROLE_ARN",
+    "dead_letter_arn": "STEPLINE_SCHEDULE_DLQ_ARN",
 }
 
 
@@ -61,6 +63,47 @@ def values_from_environ(environ: Mapping[str, str] | None = None) -> ValueStore 
 
 
 def journal_from_environ(settings: HandlerSettings) -> DynamoJournal:
-    """The journal of a deployed app: its table, and its bucket for large values."""
+    """The journal of a deployed app: its table, its bucket for large values, and how
+    long its items live."""
     client = boto3.client("dynamodb", config=client_config())
-    return DynamoJournal(client, settings.table_name, values=values_from_environ())
+    return DynamoJournal(
+        client,
+        settings.table_name,
+        values=values_from_environ(),
+        retention=retention_from_environ(),
+    )
+
+
+RETENTION_DAYS_VARIABLE = "STEPLINE_RETENTION_DAYS"
+LIFETIME_DAYS_VARIABLE = "STEPLINE_MAX_LIFETIME_DAYS"
+MAX_DAYS = 36_500  # a century: past it, expiry times leave the calendar datetime handles
+
+
+def retention_from_environ(environ: Mapping[str, str] | None = None) -> Retention:
+    """How long the journal keeps finished executions (``STEPLINE_RETENTION_DAYS``, 30 by
+    default) and how long an execution may run (``STEPLINE_MAX_LIFETIME_DAYS``, 365).
+
+    Every function of a stack must read the same values (they share ``Globals``).
+    Raises ``ValueError`` naming the variable for anything but a whole number of days
+    from 1 to ``MAX_DAYS``.
+    """
+    env = os.environ if environ is None else environ
+    return Retention.from_days(
+        retention_days=_days(env, RETENTION_DAYS_VARIABLE, DEFAULT_RETENTION_DAYS),
+        lifetime_days=_days(env, LIFETIME_DAYS_VARIABLE, DEFAULT_LIFETIME_DAYS),
+    )
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(
+            f"{name} must be a whole number of days from 1 to {MAX_DAYS}, got {raw!r}"
+        )
+    return days

@@ -95,11 +95,10 @@ class FailureRecorder:
             self.invoker.invoke_async(failed.execution_id)
             logger.warning("invocations failed on transient errors: re-driven", extra=extra)
             return {"execution_id": failed.execution_id, "marked_failed": False, "redriven": True}
-        record = self.journal.fail_execution(
-            failed.execution_id, error=failed.error(), now=self.clock.now()
-        )
+        now = self.clock.now()
+        record = self.journal.fail_execution(failed.execution_id, error=failed.error(), now=now)
         if record is not None:
-            deliver_outcome(self.journal, self.invoker, record)
+            deliver_outcome(self.journal, self.invoker, record, now=now)
         logger.warning(
             "execution failed: invocations exhausted"
             if record is not None

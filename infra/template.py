@@ -2,8 +2,9 @@
 
 ``build_template(app_modules, app)`` returns the template as a dict; ``to_yaml``
 writes it deterministically (insertion order, long-form intrinsic functions, so
-plain YAML with no custom tags). Later capabilities (events, batches, schedules)
-add their resources here.
+plain YAML with no custom tags). The pieces live beside this module: ``parameters``
+(what an operator sets at deploy time), ``resources`` (journal, bucket, queues, log
+groups), ``iam`` (every policy and role) and ``scan`` (the security scan's exceptions).
 """
 
 from __future__ import annotations
@@ -13,177 +14,242 @@ from typing import Any
 
 import yaml
 
+from infra import iam, parameters, resources, scan
+from infra.bundle import BUNDLE_DIR
+from infra.names import (
+    API_FUNCTION,
+    BUCKET,
+    FAILURE_DLQ,
+    SCHEDULE_DLQ,
+    SCHEDULE_GROUP,
+    SCHEDULER_ROLE,
+    TABLE,
+    TIMER_DLQ,
+    TIMER_QUEUE,
+    function_arn,
+    function_name,
+    get_att,
+    schedule_group,
+    schedule_prefix,
+)
+from infra.parameters import ARCHITECTURE, MEMORY_SIZE, RUNNER_TIMEOUT, ref
 from sdk.app import App
-from sdk.journal.schema import table_definition
 
 RUNTIME = "python3.11"
 RUNNER_TIMEOUT_SECONDS = 900
+DEFAULT_TIMEOUT_SECONDS = 30
 ASYNC_RETRY_ATTEMPTS = 2
-WAKEUPS_TIMEOUT_SECONDS = 10
+WAKEUPS_TIMEOUT_SECONDS = resources.WAKEUPS_TIMEOUT_SECONDS
 WAKEUPS_BATCH_SIZE = 10
-# Lambda asks for a visibility timeout of at least the function's timeout; AWS advises 6x.
-TIMER_VISIBILITY_TIMEOUT_SECONDS = 6 * WAKEUPS_TIMEOUT_SECONDS
-TIMER_MAX_RECEIVE_COUNT = 5
-DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 SWEEP_RATE = "rate(1 minute)"
+# The runner's variable naming the schedules' dead-letter queue (``handlers.config``).
+SCHEDULE_DLQ_VARIABLE = "STEPLINE_SCHEDULE_DLQ_ARN"
 
 Template = dict[str, Any]
+# Each function's name is ``<stack>-<suffix>``; its log group ``/aws/lambda/<name>``.
+FUNCTION_SUFFIXES = {
+    "RunnerFunction": "runner",
+    "FailureFunction": "failures",
+    "WakeupsFunction": "wakeups",
+    "SweeperFunction": "sweeper",
+    API_FUNCTION: "api",
+}
 
 
-def _schedule_group() -> dict[str, str]:
-    """The stack's schedule group is named after the stack (it holds the wake-up schedules)."""
-    return {"Ref": "AWS::StackName"}
+def _function(logical_id: str, handler: str, description: str, **properties: Any) -> dict[str, Any]:
+    """A function named ``<stack>-<suffix>`` logging into its own log group."""
+    policy_extra = properties.pop("policy_extra", ())
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Metadata": scan.function_metadata(logical_id),
+        "Properties": {
+            "FunctionName": function_name(FUNCTION_SUFFIXES[logical_id]),
+            "Description": description,
+            "Handler": handler,
+            "Policies": iam.function_policy(logical_id, *policy_extra),
+            "LoggingConfig": {"LogGroup": ref(_log_group_id(logical_id))},
+            **properties,
+        },
+    }
 
 
-def _schedule_prefix() -> dict[str, Any]:
-    """Wake-up schedule names start with the stack's id (its UUID, 36 characters)."""
-    return {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+def _log_group_id(function_logical_id: str) -> str:
+    return function_logical_id.removesuffix("Function") + "LogGroup"
 
 
-def _sub(text: str) -> dict[str, str]:
-    return {"Fn::Sub": text}
+def _globals(app_modules: Sequence[str]) -> dict[str, Any]:
+    return {
+        "Function": {
+            "Runtime": RUNTIME,
+            "CodeUri": BUNDLE_DIR,
+            "Architectures": [ref(ARCHITECTURE)],
+            "MemorySize": ref(MEMORY_SIZE),
+            "Timeout": DEFAULT_TIMEOUT_SECONDS,
+            "Environment": {
+                "Variables": {
+                    "STEPLINE_APP": ",".join(app_modules),
+                    "STEPLINE_TABLE": ref(TABLE),
+                    "STEPLINE_VALUES_BUCKET": ref(BUCKET),
+                    "STEPLINE_BUS": get_att("EventBus", "Name"),
+                    "STEPLINE_RUNNER_FUNCTION": function_name("runner"),
+                    "STEPLINE_RUNNER_ARN": function_arn("runner"),
+                    "POWERTOOLS_SERVICE_NAME": "stepline",
+                    **parameters.environment(),
+                }
+            },
+        }
+    }
 
 
-def _function_arn(suffix: str) -> dict[str, str]:
-    return _sub(
-        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
-        "${AWS::StackName}-" + suffix
+def _runner() -> dict[str, Any]:
+    return _function(
+        "RunnerFunction",
+        "handlers.runner.handler",
+        "Runs one invocation of one workflow execution (replays its journal).",
+        policy_extra=iam.timer_statements(),
+        Timeout=ref(RUNNER_TIMEOUT),
+        # The runner invokes itself and its parents: Lambda must not cut such chains.
+        RecursiveLoop="Allow",
+        Environment={
+            "Variables": {
+                "STEPLINE_TIMER_QUEUE_URL": ref(TIMER_QUEUE),
+                "STEPLINE_SCHEDULE_GROUP": schedule_group(),
+                "STEPLINE_SCHEDULE_PREFIX": schedule_prefix(),
+                "STEPLINE_SCHEDULER_ROLE_ARN": get_att(SCHEDULER_ROLE),
+                SCHEDULE_DLQ_VARIABLE: get_att(SCHEDULE_DLQ),
+            }
+        },
+        EventInvokeConfig={
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "Lambda", "Destination": get_att("FailureFunction")}
+            },
+        },
     )
 
 
-def _invoke_policy(*suffixes: str) -> dict[str, Any]:
-    return {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": [_function_arn(suffix) for suffix in suffixes],
+def _failures() -> dict[str, Any]:
+    return _function(
+        "FailureFunction",
+        "handlers.failures.handler",
+        "Records an execution as failed when its runner invocations are exhausted.",
+        EventInvokeConfig={
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": get_att(FAILURE_DLQ)}
+            },
+        },
+    )
+
+
+def _wakeups() -> dict[str, Any]:
+    return _function(
+        "WakeupsFunction",
+        "handlers.wakeups.handler",
+        "Turns due messages of the timer queue into runner invocations.",
+        Timeout=WAKEUPS_TIMEOUT_SECONDS,
+        Events={
+            "TimerQueue": {
+                "Type": "SQS",
+                "Properties": {
+                    "Queue": get_att(TIMER_QUEUE),
+                    "BatchSize": WAKEUPS_BATCH_SIZE,
+                    "MaximumBatchingWindowInSeconds": 0,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                },
             }
-        ]
-    }
-
-
-def _scheduler_role() -> dict[str, Any]:
-    """The role EventBridge Scheduler assumes to wake the runner; it may do nothing else."""
-    return {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            },
-            "Policies": [
-                {
-                    "PolicyName": "invoke-runner",
-                    "PolicyDocument": {"Version": "2012-10-17", **_invoke_policy("runner")},
-                }
-            ],
         },
-    }
+    )
 
 
-def _timer_policy() -> dict[str, Any]:
-    """The runner may queue wake-ups, create its own schedules and hand them the scheduler role.
-
-    Schedules only in the stack's group and only under the stack's prefix; the role only to
-    EventBridge Scheduler.
-    """
-    return {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
-            },
-            {
-                "Effect": "Allow",
-                "Action": "scheduler:CreateSchedule",
-                "Resource": {
-                    "Fn::Sub": [
-                        "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
-                        "schedule/${Group}/${Prefix}-*",
-                        {"Group": _schedule_group(), "Prefix": _schedule_prefix()},
-                    ]
+def _sweeper() -> dict[str, Any]:
+    return _function(
+        "SweeperFunction",
+        "handlers.sweeper.handler",
+        "Re-drives executions whose lease expired or whose wake-up is overdue.",
+        Events={
+            "Sweep": {
+                "Type": "ScheduleV2",
+                "Properties": {
+                    "ScheduleExpression": SWEEP_RATE,
+                    "GroupName": ref(SCHEDULE_GROUP),
+                    "Description": "Re-drive stuck executions.",
+                    # The stack's role (its trust is guarded), not one SAM would generate.
+                    "RoleArn": get_att(SCHEDULER_ROLE),
+                    "DeadLetterConfig": {"Arn": get_att(SCHEDULE_DLQ)},
                 },
-            },
-            {
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            },
-        ]
+            }
+        },
+    )
+
+
+def _api() -> dict[str, Any]:
+    return _function(
+        API_FUNCTION,
+        "handlers.api.handler",
+        "The HTTP API: list workflows, invoke them, inspect executions.",
+        FunctionUrlConfig={"AuthType": "AWS_IAM"},
+    )
+
+
+def _resources() -> dict[str, Any]:
+    functions = {
+        "RunnerFunction": _runner(),
+        "FailureFunction": _failures(),
+        "WakeupsFunction": _wakeups(),
+        "SweeperFunction": _sweeper(),
+        API_FUNCTION: _api(),
+    }
+    log_groups = {
+        _log_group_id(logical): resources.log_group(suffix)
+        for logical, suffix in FUNCTION_SUFFIXES.items()
+    }
+    return {
+        TABLE: resources.journal_table(),
+        BUCKET: resources.values_bucket(),
+        "EventBus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": function_name("bus")}},
+        SCHEDULER_ROLE: iam.scheduler_role(),
+        **resources.queues(),
+        SCHEDULE_GROUP: {
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": {"Name": schedule_group()},
+        },
+        **log_groups,
+        **functions,
+        "ApiCallerPolicy": iam.api_caller_policy(),
     }
 
 
-def _timer_queues() -> dict[str, Any]:
-    """The timer queue (encrypted, undeliverable wake-ups to a dead-letter queue) and its DLQ."""
+def _output(description: str, value: Any) -> dict[str, Any]:
+    return {"Description": description, "Value": value}
+
+
+def _outputs() -> dict[str, Any]:
     return {
-        "TimerQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "SqsManagedSseEnabled": True,
-                "VisibilityTimeout": TIMER_VISIBILITY_TIMEOUT_SECONDS,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": ["TimerDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": TIMER_MAX_RECEIVE_COUNT,
-                },
-            },
-        },
-        "TimerDeadLetterQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "SqsManagedSseEnabled": True,
-                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
-            },
-        },
-    }
-
-
-def _table() -> dict[str, Any]:
-    properties = table_definition("unused")
-    del properties["TableName"]
-    return {"Type": "AWS::DynamoDB::Table", "Properties": properties}
-
-
-def _values_bucket() -> dict[str, Any]:
-    """Where values past DynamoDB's item limit live (``sdk.values``): private, encrypted."""
-    return {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-        },
-    }
-
-
-def _function(
-    name: str, handler: str, description: str, policies: list[Any], **extra: Any
-) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "FunctionName": _sub("${AWS::StackName}-" + name),
-            "Description": description,
-            "Handler": handler,
-            "Policies": policies,
-            **extra,
-        },
+        "ApiUrl": _output(
+            "The HTTP API (function URL, IAM auth: requests signed with SigV4 for 'lambda').",
+            get_att("ApiFunctionUrl", "FunctionUrl"),
+        ),
+        "ApiCallerPolicyArn": _output(
+            "Attach to the users or roles that call the HTTP API.", ref("ApiCallerPolicy")
+        ),
+        "EventBusName": _output(
+            "Publish topic events here (PutEvents: DetailType is the topic).",
+            get_att("EventBus", "Name"),
+        ),
+        "JournalTableName": _output(
+            "The journal (retained when the stack is deleted).", ref(TABLE)
+        ),
+        "ValuesBucketName": _output("Values past DynamoDB's item limit (retained).", ref(BUCKET)),
+        "RunnerFunctionName": _output("The function that runs executions.", ref("RunnerFunction")),
+        "TimerQueueUrl": _output("Wake-ups of waits up to 15 minutes.", ref(TIMER_QUEUE)),
+        "TimerDeadLetterQueueUrl": _output("Wake-ups that could not be delivered.", ref(TIMER_DLQ)),
+        "FailureDeadLetterQueueUrl": _output(
+            "Exhausted runner invocations the failure function could not record.", ref(FAILURE_DLQ)
+        ),
+        "ScheduleDeadLetterQueueUrl": _output(
+            "Wake-up and sweep schedules that could not invoke their function.", ref(SCHEDULE_DLQ)
+        ),
     }
 
 
@@ -192,136 +258,33 @@ def build_template(
 ) -> Template:
     """The SAM template deploying ``app`` (loaded from ``app_modules``).
 
-    ``runner_timeout`` (seconds) is the runner's Lambda timeout, and so the longest a dead
-    invocation's lease holds an execution before the sweeper re-drives it.
+    ``runner_timeout`` (seconds) is the default of the ``RunnerTimeout`` parameter: the
+    runner's Lambda timeout, and so the longest a dead invocation's lease holds an
+    execution before the sweeper re-drives it.
     """
-    crud = {"DynamoDBCrudPolicy": {"TableName": {"Ref": "JournalTable"}}}
-    values = {"S3CrudPolicy": {"BucketName": {"Ref": "ValuesBucket"}}}
     workflows = ", ".join(wf.id for wf in app)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"Stepline app {','.join(app_modules)}: {workflows}",
-        "Globals": {
-            "Function": {
-                "Runtime": RUNTIME,
-                "CodeUri": ".",
-                "MemorySize": 512,
-                "Timeout": 30,
-                "Environment": {
-                    "Variables": {
-                        "STEPLINE_APP": ",".join(app_modules),
-                        "STEPLINE_TABLE": {"Ref": "JournalTable"},
-                        "STEPLINE_VALUES_BUCKET": {"Ref": "ValuesBucket"},
-                        "STEPLINE_BUS": {"Fn::GetAtt": ["EventBus", "Name"]},
-                        "STEPLINE_RUNNER_FUNCTION": _sub("${AWS::StackName}-runner"),
-                        "STEPLINE_RUNNER_ARN": _function_arn("runner"),
-                        "POWERTOOLS_SERVICE_NAME": "stepline",
-                    }
-                },
-            }
-        },
-        "Resources": {
-            "JournalTable": _table(),
-            "ValuesBucket": _values_bucket(),
-            "EventBus": {
-                "Type": "AWS::Events::EventBus",
-                "Properties": {"Name": _sub("${AWS::StackName}-bus")},
-            },
-            "SchedulerRole": _scheduler_role(),
-            **_timer_queues(),
-            "ScheduleGroup": {
-                "Type": "AWS::Scheduler::ScheduleGroup",
-                "Properties": {"Name": _schedule_group()},
-            },
-            "RunnerFunction": _function(
-                "runner",
-                "handlers.runner.handler",
-                "Runs one invocation of one workflow execution (replays its journal).",
-                [crud, values, _invoke_policy("runner"), _timer_policy()],
-                Timeout=runner_timeout,
-                Environment={
-                    "Variables": {
-                        "STEPLINE_TIMER_QUEUE_URL": {"Ref": "TimerQueue"},
-                        "STEPLINE_SCHEDULE_GROUP": _schedule_group(),
-                        "STEPLINE_SCHEDULE_PREFIX": _schedule_prefix(),
-                        "STEPLINE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                    }
-                },
-                EventInvokeConfig={
-                    "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
-                    "DestinationConfig": {
-                        "OnFailure": {
-                            "Type": "Lambda",
-                            "Destination": {"Fn::GetAtt": ["FailureFunction", "Arn"]},
-                        }
-                    },
-                },
-            ),
-            "FailureFunction": _function(
-                "failures",
-                "handlers.failures.handler",
-                "Records an execution as failed when its runner invocations are exhausted.",
-                [crud, values, _invoke_policy("runner")],
-            ),
-            "WakeupsFunction": _function(
-                "wakeups",
-                "handlers.wakeups.handler",
-                "Turns due messages of the timer queue into runner invocations.",
-                [_invoke_policy("runner")],
-                Timeout=WAKEUPS_TIMEOUT_SECONDS,
-                Events={
-                    "TimerQueue": {
-                        "Type": "SQS",
-                        "Properties": {
-                            "Queue": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
-                            "BatchSize": WAKEUPS_BATCH_SIZE,
-                            "MaximumBatchingWindowInSeconds": 0,
-                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                        },
-                    }
-                },
-            ),
-            "SweeperFunction": _function(
-                "sweeper",
-                "handlers.sweeper.handler",
-                "Re-drives executions whose lease expired or whose wake-up is overdue.",
-                [crud, values, _invoke_policy("runner")],
-                Events={
-                    "Sweep": {
-                        "Type": "ScheduleV2",
-                        "Properties": {
-                            "ScheduleExpression": SWEEP_RATE,
-                            "GroupName": {"Ref": "ScheduleGroup"},
-                            "Description": "Re-drive stuck executions.",
-                        },
-                    }
-                },
-            ),
-            "ApiFunction": _function(
-                "api",
-                "handlers.api.handler",
-                "The HTTP API: list workflows, invoke them, inspect executions.",
-                [crud, values, _invoke_policy("runner")],
-                FunctionUrlConfig={"AuthType": "AWS_IAM"},
-            ),
-        },
-        "Outputs": {
-            "ApiUrl": {"Value": {"Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]}},
-            "JournalTableName": {"Value": {"Ref": "JournalTable"}},
-            "ValuesBucketName": {"Value": {"Ref": "ValuesBucket"}},
-            "EventBusName": {"Value": {"Fn::GetAtt": ["EventBus", "Name"]}},
-            "RunnerFunctionName": {"Value": {"Ref": "RunnerFunction"}},
-            "TimerQueueUrl": {"Value": {"Ref": "TimerQueue"}},
-            "TimerDeadLetterQueueUrl": {"Value": {"Ref": "TimerDeadLetterQueue"}},
-        },
+        "Parameters": parameters.parameters(runner_timeout),
+        "Globals": _globals(app_modules),
+        "Resources": _resources(),
+        "Outputs": _outputs(),
     }
 
 
 def to_yaml(template: Template) -> str:
     """Deterministic YAML: the same template always gives the same text."""
     header = "# Generated by `stepline synth`; do not edit. A test fails when this is stale.\n"
-    body = yaml.safe_dump(template, sort_keys=False, default_flow_style=False, width=100)
+
+    class _NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    body = yaml.dump(
+        template, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, width=100
+    )
     return header + body
 
 

@@ -1,4 +1,8 @@
-"""A small client of the HTTP API, for the CLI (stdlib only)."""
+"""A small client of the HTTP API, for the CLI (stdlib only).
+
+Requests go out unsigned unless the client is given a ``Signer``
+(``local_emulator.remote`` signs them with SigV4 for a deployed function URL).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from sdk.errors import ResultTimeoutError, SteplineError
 
@@ -28,36 +33,60 @@ class EndpointUnreachableError(SteplineError):
     """Nothing answers at the endpoint."""
 
 
+class EndpointSetupError(SteplineError):
+    """The API cannot be addressed as asked: no such stack or output, no region or credentials."""
+
+
+class Signer(Protocol):
+    """Adds authentication headers to a request about to be sent."""
+
+    def sign(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The headers to send: ``headers`` plus the signature's."""
+        ...
+
+
 class ApiClient:
-    def __init__(self, endpoint: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, endpoint: str, timeout: float = 30.0, *, signer: Signer | None = None
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.signer = signer
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        url = self.endpoint + path
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.endpoint + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
+        headers = {"Content-Type": "application/json"}
+        if self.signer is not None:
+            headers = self.signer.sign(method, url, data, headers)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            try:
-                detail = json.loads(raw)
-            except json.JSONDecodeError:
-                detail = {"message": raw.decode(errors="replace")}
-            raise ApiError(
-                exc.code, str(detail.get("error", "")), str(detail.get("message", ""))
-            ) from None
+            raise self._refusal(exc.code, exc.read()) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             raise EndpointUnreachableError(
                 f"cannot reach the Stepline API at {self.endpoint} ({exc}); is `stepline dev` "
                 "running? Set --endpoint or STEPLINE_ENDPOINT."
             ) from None
+
+    def _refusal(self, status: int, raw: bytes) -> ApiError:
+        try:
+            detail = json.loads(raw)
+        except json.JSONDecodeError:
+            detail = {"message": raw.decode(errors="replace")}
+        if not isinstance(detail, dict):
+            detail = {"message": str(detail)}
+        # Lambda's own refusals (a function URL's 403) spell it "Message".
+        message = str(detail.get("message") or detail.get("Message") or "")
+        if status == 403 and self.signer is None:
+            message += " (sent unsigned: a function URL with IAM auth needs --sign)"
+        elif status == 403:
+            message += " (signed: may these credentials lambda:InvokeFunctionUrl on the API?)"
+        return ApiError(status, str(detail.get("error", "")), message)
 
     def workflows(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/workflows")["workflows"]

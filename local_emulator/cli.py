@@ -1,31 +1,50 @@
 """The ``stepline`` command: a thin click layer over functions of the packages.
 
-Exit codes: 0 success; 1 the workflow failed or the API refused the request;
-2 bad usage; 3 the API cannot be reached; 4 a wait timed out.
+Exit codes: 0 success; 1 the workflow failed, the API refused the request or a deployment
+failed; 2 bad usage, including a stack, stack output, region, credentials or ``sam`` that
+cannot be found; 3 the API cannot be reached; 4 a wait timed out.
+
+The API commands talk to ``--endpoint`` (the emulator on loopback by default) or, with the
+group option ``--stack NAME``, to the ``ApiUrl`` output of that deployed stack. Requests to a
+host other than loopback are signed with SigV4 (``local_emulator.remote``); ``--sign`` and
+``--no-sign`` override that rule.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from sdk.errors import ResultTimeoutError, SteplineError
 
-EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 3, 4
+if TYPE_CHECKING:
+    from local_emulator.remote import Target
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 2, 3, 4
+# ``stepline deploy`` hands its template parameters to the ``synth`` it runs through here.
+PARAMETERS_META = "stepline.parameters"
 
 
 class CliError(click.ClickException):
     """The workflow failed or the API refused the request."""
 
     exit_code = EXIT_FAILED
+
+
+class SetupError(CliError):
+    """The stack, its output, a region, credentials or ``sam`` cannot be found."""
+
+    exit_code = EXIT_USAGE
 
 
 class UnreachableError(CliError):
@@ -39,10 +58,13 @@ class WaitTimeoutError(CliError):
 @contextmanager
 def errors_as_exits() -> Iterator[None]:
     """Domain errors become one-line messages with their exit code."""
-    from local_emulator.api_client import EndpointUnreachableError
+    from local_emulator.api_client import EndpointSetupError, EndpointUnreachableError
+    from local_emulator.deploy import SamNotFoundError
 
     try:
         yield
+    except (EndpointSetupError, SamNotFoundError) as exc:
+        raise SetupError(str(exc)) from exc
     except EndpointUnreachableError as exc:
         raise UnreachableError(str(exc)) from exc
     except ResultTimeoutError as exc:
@@ -65,10 +87,25 @@ endpoint_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-def _api(endpoint: str) -> Any:
-    from local_emulator.api_client import ApiClient
+def _target() -> Target:
+    """The group's ``--stack``, ``--region`` and ``--sign``."""
+    from local_emulator.remote import Target
 
-    return ApiClient(endpoint)
+    return click.get_current_context().find_object(Target) or Target()
+
+
+def _api(endpoint: str) -> Any:
+    """The API client for a command's ``--endpoint`` and the group's ``--stack``/``--sign``."""
+    from local_emulator.remote import connect
+
+    target = _target()
+    source = click.get_current_context().get_parameter_source("endpoint")
+    if target.stack is not None and source is not ParameterSource.DEFAULT:
+        raise click.UsageError(
+            f"--stack {target.stack} and --endpoint name two APIs (or STEPLINE_STACK and "
+            "STEPLINE_ENDPOINT are both set): give one"
+        )
+    return connect(endpoint, target)
 
 
 def _print_json(value: Any) -> None:
@@ -77,8 +114,19 @@ def _print_json(value: Any) -> None:
 
 @click.group()
 @click.version_option(package_name="stepline")
-def main() -> None:
+@click.option("--stack", envvar="STEPLINE_STACK", default=None,
+              help="A deployed stack: API commands use its ApiUrl output, deploy and synth "
+              "its name (env STEPLINE_STACK).")  # fmt: skip
+@click.option("--region", default=None,
+              help="AWS region of the stack [from AWS_REGION or the profile].")  # fmt: skip
+@click.option("--sign/--no-sign", default=None,
+              help="Sign API requests with SigV4 [default: off loopback].")  # fmt: skip
+@click.pass_context
+def main(ctx: click.Context, stack: str | None, region: str | None, sign: bool | None) -> None:
     """Stepline: durable Python workflows on AWS serverless."""
+    from local_emulator.remote import Target
+
+    ctx.obj = Target(stack=stack, region=region, sign=sign)
 
 
 @main.command()
@@ -94,10 +142,28 @@ def demo(app_modules: str) -> None:
         raise CliError(f"{failed} workflow(s) did not complete")
 
 
+def _writes_samconfig(command: Callable[..., None]) -> Callable[..., None]:
+    """After ``command`` wrote its template, write ``samconfig.toml`` beside it (if ours)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        command(*args, **kwargs)
+        from infra.samconfig import SamSettings
+        from local_emulator.deploy import write_samconfig
+
+        target = _target()
+        parameters = click.get_current_context().meta.get(PARAMETERS_META, ())
+        settings = SamSettings(target.stack, target.region, parameters)
+        click.echo(write_samconfig(Path(kwargs["output"]).parent, settings))
+
+    return wrapper
+
+
 @main.command()
 @click.option("--app", "app_modules", default="examples", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("template.yaml"), show_default=True)  # fmt: skip
+@_writes_samconfig
 def synth(app_modules: str, output: Path) -> None:
     """Write the SAM template of the app, the bundle's requirements.txt beside it, and the bundle.
 
@@ -148,6 +214,47 @@ def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> 
     finally:
         emulator.stop()
         click.echo("stopped")
+
+
+@main.command()
+@click.option("--app", "app_modules", default="examples", show_default=True,
+              help="Comma-separated modules whose workflows make the app.")  # fmt: skip
+@click.option("--template", "-t", "template", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("template.yaml"), show_default=True,
+              help="Where synth writes the template; SAM runs in its directory.")  # fmt: skip
+@click.option("--parameter", "given", multiple=True, metavar="KEY=VALUE",
+              help="A template parameter (repeatable).")  # fmt: skip
+@click.option("--memory", type=click.IntRange(128, 10240), help="MB of memory of each function.")
+@click.option("--architecture", type=click.Choice(["x86_64", "arm64"]))
+@click.option("--retention-days", type=click.IntRange(min=1),
+              help="Days a finished execution stays in the journal.")  # fmt: skip
+@click.option("--log-retention-days", type=click.IntRange(min=1),
+              help="Days the functions' logs are kept (a CloudWatch Logs retention).")  # fmt: skip
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+              case_sensitive=False))  # fmt: skip
+@click.option("--use-container", is_flag=True, help="Build in SAM's Lambda-like container.")
+@click.pass_context
+def deploy(ctx: click.Context, /, app_modules: str, template: Path, given: tuple[str, ...],
+           use_container: bool, **named: Any) -> None:  # fmt: skip
+    """Synthesize the app, then `sam build` and `sam deploy` it to the --stack named."""
+    # ``named``: the options that set one template parameter each (deploy.NAMED_PARAMETERS).
+    from infra.samconfig import SamSettings
+    from local_emulator.deploy import Deployment, parameters, run
+
+    target = _target()
+    if target.stack is None:
+        raise click.UsageError("deploy needs a stack name: stepline --stack NAME deploy "
+                               "(or STEPLINE_STACK=NAME)")  # fmt: skip
+    try:
+        ctx.meta[PARAMETERS_META] = parameters(given, named)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--parameter") from exc
+    ctx.invoke(synth, app_modules=app_modules, output=template)
+    settings = SamSettings(target.stack, target.region, ctx.meta[PARAMETERS_META])
+    with errors_as_exits():
+        run(Deployment(template, settings, use_container=use_container))
+    click.echo(f"deployed stack {target.stack}; its workflows: stepline --stack {target.stack} "
+               "workflows")  # fmt: skip
 
 
 def _template_for(app_modules: str | None) -> str:

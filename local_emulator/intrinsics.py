@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -31,11 +31,13 @@ class Intrinsics:
         stack_id: The stack's ARN (``arn:aws:cloudformation:{region}:{account}:stack/...``).
         resources: The translated template's resources, by logical id.
         physical: The physical id of each resource moto created, by logical id.
+        parameters: The stack's parameter values, by name.
     """
 
     stack_id: str
     resources: Mapping[str, Mapping[str, Any]]
     physical: Mapping[str, str]
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def region(self) -> str:
@@ -73,6 +75,8 @@ class Intrinsics:
         }
         if logical_id in pseudo:
             return pseudo[logical_id]
+        if logical_id in self.parameters:
+            return self.parameters[logical_id]
         if logical_id in self.physical:
             return self.physical[logical_id]
         resource = self.resources.get(logical_id)

@@ -1,13 +1,17 @@
 """Deploying ``template.yaml`` into moto: SAM translation, then CloudFormation.
 
-moto's CloudFormation creates the table, the bus, the queues, the roles and the
-Lambda functions (whose code it never runs). What moto does not model or must not
+moto's CloudFormation creates the table, the bus, the queues, the roles, the log
+groups and the Lambda functions (whose code it never runs), resolving the template's
+Parameters to their defaults; it accepts and ignores what it does not model (point-in-time
+recovery, TTL, log configuration, architectures). What moto does not model or must not
 run is kept out of what moto receives and read by the emulator from the translated
 template instead (``Stack.emulated``): function URLs and async-invoke settings;
 event source mappings (moto would invoke the function itself on every SendMessage);
 EventBridge Scheduler groups and schedules (moto's CloudFormation skips them; the
 emulator creates the groups through moto's Scheduler API); and scheduled rules
-(moto never fires them), with the Lambda permissions that name them.
+(moto never fires them), with the Lambda permissions that name them. Of the on-failure
+destinations, the emulator delivers to functions; a queue destination (the failure
+function's dead-letter queue) receives nothing locally.
 """
 
 from __future__ import annotations
@@ -215,17 +219,32 @@ def deploy(
         for r in cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     }
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    intrinsics = Intrinsics(stack["StackId"], translated["Resources"], physical)
+    intrinsics = Intrinsics(
+        stack["StackId"], translated["Resources"], physical, _parameters(translated, stack)
+    )
     _create_schedule_groups(clients("scheduler"), ours, intrinsics)
     return Stack(
         name=stack_name,
         table_name=outputs["JournalTableName"],
         bus_name=outputs["EventBusName"],
-        functions=_functions(clients("lambda"), ours, physical, code),
+        functions=_functions(clients("lambda"), translated["Resources"], ours, physical, code),
         emulated=ours,
         intrinsics=intrinsics,
         values_bucket=outputs.get("ValuesBucketName"),
     )
+
+
+def _parameters(translated: dict[str, Any], stack: dict[str, Any]) -> dict[str, str]:
+    """The stack's parameter values: the template's defaults, then what the stack was given."""
+    values = {
+        name: str(parameter["Default"])
+        for name, parameter in translated.get("Parameters", {}).items()
+        if "Default" in parameter
+    }
+    values.update(
+        {p["ParameterKey"]: str(p["ParameterValue"]) for p in stack.get("Parameters", [])}
+    )
+    return values
 
 
 def _create_schedule_groups(scheduler: Any, ours: dict[str, Any], intrinsics: Intrinsics) -> None:
@@ -235,9 +254,30 @@ def _create_schedule_groups(scheduler: Any, ours: dict[str, Any], intrinsics: In
             scheduler.create_schedule_group(Name=intrinsics.ref(logical))
 
 
+def _invoke_settings(
+    resources: dict[str, Any], props: dict[str, Any], physical: dict[str, str]
+) -> dict[str, Any]:
+    """A function's retries and on-failure destination (a function; queues are not emulated)."""
+    entry: dict[str, Any] = {
+        "max_retry_attempts": int(props.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS))
+    }
+    failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if failure is not None:
+        target = _target(failure)
+        if resources.get(target, {}).get("Type") == "AWS::Lambda::Function":
+            entry["on_failure"] = physical[target]
+    return entry
+
+
 def _functions(
-    lambda_client: Any, ours: dict[str, Any], physical: dict[str, str], code: dict[str, str]
+    lambda_client: Any,
+    resources: dict[str, Any],
+    ours: dict[str, Any],
+    physical: dict[str, str],
+    code: dict[str, str],
 ) -> dict[str, FunctionConfig]:
+    """The stack's functions as moto created them, with the settings the emulator keeps and,
+    for a built template, each one's code directory (``code``, by logical id)."""
     settings: dict[str, dict[str, Any]] = {
         physical[logical]: {"code_dir": code_dir} for logical, code_dir in code.items()
     }
@@ -250,19 +290,18 @@ def _functions(
         if resource["Type"] == "AWS::Lambda::Url":
             entry["has_url"] = True
         else:
-            entry["max_retry_attempts"] = int(
-                props.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)
-            )
-            failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-            if failure is not None:
-                entry["on_failure"] = physical[_target(failure)]
+            entry.update(_invoke_settings(resources, props, physical))
     functions = {}
     for page in lambda_client.get_paginator("list_functions").paginate():
         for fn in page["Functions"]:
             functions[fn["FunctionName"]] = FunctionConfig(
                 name=fn["FunctionName"],
                 handler=fn["Handler"],
-                environment=dict(fn.get("Environment", {}).get("Variables", {})),
+                # Lambda's variables are strings; moto keeps numbers from parameters as numbers.
+                environment={
+                    key: str(value)
+                    for key, value in fn.get("Environment", {}).get("Variables", {}).items()
+                },
                 timeout_seconds=int(fn.get("Timeout", 3)),
                 memory_mb=int(fn.get("MemorySize", 128)),
                 arn=fn["FunctionArn"],

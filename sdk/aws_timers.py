@@ -34,6 +34,7 @@ from sdk.journal.records import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_scheduler.type_defs import TargetTypeDef
     from mypy_boto3_sqs import SQSClient
 
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
@@ -59,6 +60,8 @@ class TimerRoutes:
             ``MAX_PREFIX_LENGTH`` characters of ``[0-9A-Za-z_.-]``.
         runner_arn: The function a schedule invokes.
         scheduler_role_arn: The role EventBridge Scheduler assumes to invoke it.
+        dead_letter_arn: The SQS queue a schedule sends its wake-up to when it cannot
+            invoke the runner (none: Scheduler drops it after its retries).
     """
 
     queue_url: str
@@ -66,6 +69,7 @@ class TimerRoutes:
     schedule_prefix: str
     runner_arn: str
     scheduler_role_arn: str
+    dead_letter_arn: str | None = None
 
     def __post_init__(self) -> None:
         prefix = self.schedule_prefix
@@ -130,6 +134,14 @@ class AwsTimers:
         # at() takes whole seconds: round up, so the wake-up is never early.
         at = (wake_at + timedelta(microseconds=999_999)).astimezone(UTC).replace(microsecond=0)
         routes = self.routes
+        target: TargetTypeDef = {
+            "Arn": routes.runner_arn,
+            "RoleArn": routes.scheduler_role_arn,
+            # The exact time rides along: at() holds whole seconds only.
+            "Input": wake_up_body(execution_id, wake_at),
+        }
+        if routes.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": routes.dead_letter_arn}
         try:
             self._scheduler.create_schedule(
                 Name=self.schedule_name(execution_id, key),
@@ -138,12 +150,7 @@ class AwsTimers:
                 ScheduleExpressionTimezone="UTC",
                 FlexibleTimeWindow={"Mode": "OFF"},
                 ActionAfterCompletion="DELETE",
-                Target={
-                    "Arn": routes.runner_arn,
-                    "RoleArn": routes.scheduler_role_arn,
-                    # The exact time rides along: at() holds whole seconds only.
-                    "Input": wake_up_body(execution_id, wake_at),
-                },
+                Target=target,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConflictException":

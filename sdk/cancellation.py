@@ -24,7 +24,7 @@ def cancel_tree(
     """
     record = journal.request_cancel(execution_id, now=now)
     if record.status.finished and record.due_at is not None:
-        deliver_outcome(journal, invoker, record)
+        deliver_outcome(journal, invoker, record, now=now)
     cancel_children(journal, execution_id, now, invoker)
     return record
 

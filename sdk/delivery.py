@@ -10,6 +10,7 @@ is repaired by the next attempt or by the sweeper.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sdk.errors import ExecutionNotFoundError
@@ -44,16 +45,19 @@ def report_of(child: ExecutionRecord) -> StepRecord:
     )
 
 
-def deliver_outcome(journal: Journal, invoker: Invoker | None, child: ExecutionRecord) -> None:
+def deliver_outcome(
+    journal: Journal, invoker: Invoker | None, child: ExecutionRecord, *, now: datetime
+) -> None:
     """Report finished ``child`` to its waiting parent, if any, and take it off the list.
 
-    The report is a conditional put (a repeat finds it there); the parent is woken with
-    one atomic increment and invoked only once it has every report it waits for.
+    The report is a conditional put (a repeat finds it there) written at ``now``; the parent
+    is woken with one atomic increment and invoked only once it has every report it waits
+    for.
     """
     assert child.status.finished, f"{child.execution_id} is not finished"
     parent = child.parent_execution_id
     if parent is not None and child.parent_step_key is not None:
-        journal.record_step(parent, report_of(journal.load_values(child)))
+        journal.record_step(parent, report_of(journal.load_values(child)), now=now)
         try:
             woken = journal.wake(parent)
         except ExecutionNotFoundError:

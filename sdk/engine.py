@@ -5,6 +5,10 @@
 outcome. Every finish is conditional on still holding the lease; a suspension is
 also conditional on no wake-up having arrived since the journal was loaded, and
 when one did the invocation replays again instead (see DESIGN section 3).
+
+An execution resumed past its lifetime (``sdk.journal.retention``) fails with
+``stepline:LifetimeExceeded`` instead of running; a suspended one is due for the sweeper
+by then at the latest, so none outlives its lifetime unseen.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sdk.execution import ExecutionState, InfrastructureFailure
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, iso
 from sdk.sweeper import MAX_DEAD_INVOCATIONS, REPORT_GRACE, TIMER_GRACE
 from sdk.timers import Timers
 
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
 DEFAULT_LEASE = timedelta(minutes=15)
 DEFAULT_DEADLINE_MARGIN = timedelta(seconds=3)
 DIED_TYPE = "stepline:InvocationsDied"
+LIFETIME_TYPE = "stepline:LifetimeExceeded"
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,8 @@ class Invocation:
         state = self.state
         if state.execution.dead_invocations >= MAX_DEAD_INVOCATIONS:
             return self._finish(ExecutionStatus.FAILED, error=self._died())
+        if state.journal.retention.exceeded(state.execution.created_at, state.now()):
+            return self._finish(ExecutionStatus.FAILED, error=self._past_lifetime())
         try:
             result = await self._workflow_or_halt()
             output = serde.dumps(
@@ -329,6 +336,17 @@ class Invocation:
             "out of memory or a crashed process) without recording their outcome",
         )
 
+    def _past_lifetime(self) -> ErrorInfo:
+        state = self.state
+        retention, created = state.journal.retention, state.execution.created_at
+        return ErrorInfo(
+            LIFETIME_TYPE,
+            f"execution {state.execution_id!r} was created at {iso(created)} and may run for "
+            f"at most {retention.lifetime} (the stack's maximum lifetime, "
+            f"STEPLINE_MAX_LIFETIME_DAYS): it was resumed at {iso(state.now())}, after its "
+            f"lifetime ended at {iso(retention.lifetime_end(created))}",
+        )
+
     def _suspend(self, suspend: Suspend) -> Outcome:
         """Schedule the wake-ups, then mark the execution suspended unless a wake-up came.
 
@@ -336,7 +354,7 @@ class Invocation:
         """
         state = self.state
         try:
-            due_at = self._schedule_wake_ups(suspend.reinvoke)
+            due_at = self._by_lifetime_end(self._schedule_wake_ups(suspend.reinvoke))
             state.journal.suspend_execution(
                 state.execution_id,
                 owner=state.owner,
@@ -373,6 +391,13 @@ class Invocation:
         for key, wake_at in timed.items():
             timers.schedule(state.execution_id, key, wake_at)
         return min(timed.values()) + TIMER_GRACE
+
+    def _by_lifetime_end(self, due_at: datetime | None) -> datetime:
+        """``due_at``, or the end of the lifetime if sooner (or if nothing else is due):
+        then the sweeper resumes an execution nothing else would, and it fails."""
+        state = self.state
+        end = state.journal.retention.lifetime_end(state.execution.created_at) + TIMER_GRACE
+        return end if due_at is None else min(due_at, end)
 
     @property
     def _workflow_id(self) -> str:
@@ -414,7 +439,7 @@ class Invocation:
         final = state.execution.evolve(
             status=status, finished_at=now, due_at=due_at, lease_owner=None, **outcome
         )
-        deliver_outcome(state.journal, self._engine.invoker, final)
+        deliver_outcome(state.journal, self._engine.invoker, final, now=now)
         error = outcome.get("error")
         detail = "" if error is None else f"{error.type_name}: {error.message}"
         return Outcome(state.execution_id, status.value, detail)

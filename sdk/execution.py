@@ -196,7 +196,7 @@ class ExecutionState:
     def record(self, step: StepRecord) -> StepRecord:
         """Write ``step`` (once, conditionally) and return the record that won."""
         with self.infrastructure(f"cannot record step {step.key!r}"):
-            stored = self.journal.record_step(self.execution_id, step)
+            stored = self.journal.record_step(self.execution_id, step, now=self.clock.now())
         self.steps[step.key] = stored
         return stored
 

@@ -77,7 +77,7 @@ class Sweeper:
     def _help(self, record: ExecutionRecord, now: datetime) -> str | None:
         """Deliver or re-drive one execution; what was done, if anything."""
         if record.status.finished:
-            deliver_outcome(self.journal, self.invoker, record)
+            deliver_outcome(self.journal, self.invoker, record, now=now)
             return "delivered"
         # Move it on first, so the next sweep does not re-drive it again at once; the
         # runner's lease (or its suspension) sets its next due time itself.

@@ -24,13 +24,16 @@ from sdk.journal.dynamodb import DynamoJournal
 from sdk.journal.schema import table_definition
 from tests.support import CALLS, TABLE, Harness
 
-for _name, _value in {
+_FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
-}.items():
-    os.environ[_name] = _value
+}
+# What the environment held before the fakes: the `real_aws` fixture gives it back.
+_REAL_AWS_ENV = {name: os.environ.get(name) for name in _FAKE_AWS_ENV}
+os.environ.update(_FAKE_AWS_ENV)
+AWS_TESTS = os.environ.get("STEPLINE_AWS_TESTS") == "1"
 
 
 _real_connect = socket.socket.connect
@@ -61,6 +64,29 @@ def _resolve_loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 socket.getaddrinfo = _resolve_loopback_only
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``aws`` run only with STEPLINE_AWS_TESTS=1 (they deploy to a real account)."""
+    if AWS_TESTS:
+        return
+    skip = pytest.mark.skip(reason="deploys to a real AWS account: set STEPLINE_AWS_TESTS=1")
+    for item in items:
+        if item.get_closest_marker("aws") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For ``aws`` tests: the credentials and region pytest started with, and the network."""
+    assert AWS_TESTS, "real_aws is for tests marked aws"
+    for name, value in _REAL_AWS_ENV.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setattr(socket.socket, "connect", _real_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", _real_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

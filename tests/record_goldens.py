@@ -6,6 +6,10 @@ and ``finally`` around a wait) runs on DynamoDB in moto until it
 suspends on its wait; the journal's items (the execution item and its steps) are written to
 ``tests/fixtures/golden_<workflow>.json``. ``tests/functional/test_golden_patterns.py``
 replays them against the code of the day. Recorded once; re-record only on purpose.
+
+Items are recorded without ``expires_at``: their time to live follows the stack's retention
+policy, not the journal's meaning, and the journal sets it again when a golden is loaded
+(``tests.support.load_journal_fixture``), so a change of policy never changes a golden.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from moto import mock_aws
 
 from sdk import VirtualClock
 from sdk.journal.dynamodb import DynamoJournal
-from sdk.journal.schema import table_definition
+from sdk.journal.records import Item
+from sdk.journal.schema import EXPIRES_AT, table_definition
 from tests.functional import test_attacks as attacks
 from tests.functional import test_suspension as patterns
 from tests.support import FIXTURES, TABLE, Harness
@@ -34,6 +39,11 @@ WORKFLOWS = [
 ]
 
 
+def without_policy(item: Item) -> Item:
+    """``item`` without what the retention policy puts on it."""
+    return {name: value for name, value in item.items() if name != EXPIRES_AT}
+
+
 def record() -> None:
     logging.disable(logging.CRITICAL)
     for wf in WORKFLOWS:
@@ -42,11 +52,11 @@ def record() -> None:
             client.create_table(**table_definition(TABLE))
             h = Harness.build(DynamoJournal(client, TABLE), VirtualClock(), [wf])
             handle = h.client.invoke(wf, execution_id=f"golden-{wf.id}")
-            items = client.query(
+            items = [without_policy(item) for item in client.query(
                 TableName=TABLE,
                 KeyConditionExpression="pk = :id",
                 ExpressionAttributeValues={":id": {"S": handle.id}},
-            )["Items"]
+            )["Items"]]  # fmt: skip
         execution = next(item for item in items if item["sk"]["S"] == "#execution")
         steps = [item for item in items if item["sk"]["S"].startswith("step#")]
         note = f"{wf.id}, suspended on its wait by its first invocation"

@@ -69,12 +69,17 @@ class Harness:
 
 
 def load_journal_fixture(journal: Journal, name: str) -> str:
-    """Write a recorded journal (DynamoDB items as JSON) into ``journal``; returns its id."""
+    """Write a recorded journal (DynamoDB items as JSON) into ``journal``; returns its id.
+
+    Its items are written as of the execution's creation: ``journal`` gives them their
+    ``expires_at`` (recorded journals hold none, see ``tests.record_goldens``).
+    """
     items = json.loads((FIXTURES / name).read_text())
     execution = ExecutionRecord.from_item(items["execution"])
     journal.create_execution(execution)
     for item in items["steps"]:
-        journal.record_step(execution.execution_id, StepRecord.from_item(item))
+        step = StepRecord.from_item(item)
+        journal.record_step(execution.execution_id, step, now=execution.created_at)
     return execution.execution_id
 
 

@@ -11,14 +11,23 @@ from typing import Protocol
 
 from sdk.failures import ErrorInfo
 from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
+from sdk.journal.retention import Retention
 
 
 class Journal(Protocol):
     """Durable storage of executions and their steps.
 
     Every write is checked against DynamoDB's item limit before it is sent; values past
-    it go to the journal's value store (``sdk.values``), if it was given one.
+    it go to the journal's value store (``sdk.values``), if it was given one. Every item
+    written carries its time to live, from ``retention`` (``sdk.journal.retention``):
+    ``now`` + lifetime + retention for everything but a finished execution's item, which
+    expires ``retention`` after it finished.
     """
+
+    @property
+    def retention(self) -> Retention:
+        """The stack's retention period and maximum execution lifetime."""
+        ...
 
     @property
     def max_value_bytes(self) -> int:
@@ -80,8 +89,9 @@ class Journal(Protocol):
         """All recorded steps of an execution, by key, in one query."""
         ...
 
-    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
-        """Record a step unless one exists at its key; returns whichever record won.
+    def record_step(self, execution_id: str, step: StepRecord, *, now: datetime) -> StepRecord:
+        """Record a step (written at ``now``) unless one exists at its key; returns whichever
+        record won, with its ``expires_at``.
 
         Only an invocation holding the lease records steps, so an execution whose lease
         was never taken before (``attempt == 1`` once taken) has none to load.

@@ -4,6 +4,10 @@ One write per step (a conditional ``PutItem``), one ``Query`` per load, and
 conditional updates for the lease. A ``ConditionalCheckFailedException`` always
 becomes a domain answer: the existing record, or a Stepline error.
 
+Every item carries its time to live (``expires_at``, see ``sdk.journal.retention``),
+set in the write that creates it; the execution item's is set again, in the same
+conditional write, when the execution finishes.
+
 Every item is measured before it is written (``sdk.journal.fit``). A long input or
 output gets an item of its own, written in one transaction with the execution item
 (so no execution is ever runnable without its input, nor completed without its
@@ -13,6 +17,7 @@ output); a value past the item limit goes to the value store, if one was given.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +68,14 @@ from sdk.journal.records import (
     inline_value,
     iso,
 )
-from sdk.journal.schema import BY_DUE_INDEX, BY_PARENT_INDEX, BY_STATUS_INDEX, BY_WORKFLOW_INDEX
+from sdk.journal.retention import DEFAULT_RETENTION, Retention
+from sdk.journal.schema import (
+    BY_DUE_INDEX,
+    BY_PARENT_INDEX,
+    BY_STATUS_INDEX,
+    BY_WORKFLOW_INDEX,
+    EXPIRES_AT,
+)
 from sdk.values import ValueStore
 
 if TYPE_CHECKING:
@@ -94,15 +106,22 @@ def _conditional_failure(exc: ClientError) -> bool:
 class DynamoJournal:
     """A ``Journal`` in one DynamoDB table (see ``sdk.journal.schema``).
 
-    ``values`` stores values past DynamoDB's item limit (none: they are refused).
+    ``values`` stores values past DynamoDB's item limit (none: they are refused);
+    ``retention`` sets when items expire.
     """
 
     def __init__(
-        self, client: DynamoDBClient, table_name: str, *, values: ValueStore | None = None
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        values: ValueStore | None = None,
+        retention: Retention = DEFAULT_RETENTION,
     ) -> None:
         self._client = client
         self._table = table_name
         self.values = values
+        self.retention = retention
 
     @property
     def max_value_bytes(self) -> int:
@@ -132,6 +151,7 @@ class DynamoJournal:
         return response.get("Item")
 
     def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        record = record.evolve(expires_at=self.retention.open_expiry(record.created_at))
         item, extra = execution_items(record, self.values)
         try:
             if extra:  # the execution and its long input, all or nothing
@@ -299,7 +319,8 @@ class DynamoJournal:
                 return steps
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+    def record_step(self, execution_id: str, step: StepRecord, *, now: datetime) -> StepRecord:
+        step = replace(step, expires_at=self.retention.open_expiry(now))
         item = step_item(execution_id, step.to_item(execution_id), self.values)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression=_NOT_EXISTS)
@@ -348,13 +369,17 @@ class DynamoJournal:
             "output_bytes": {"N": str(len((output or "").encode()))} if long_output else None,
             "output_tag": None if output_tag is None else {"S": output_tag},
             "error": None if error is None else {"M": error_to_item(error)},
+            EXPIRES_AT: {"N": str(self.retention.finished_expiry(now))},
         }
         check_item(
             {k: v for k, v in values.items() if v is not None},
             f"the outcome of execution {execution_id!r}",
             reserve=EXECUTION_RESERVE,
         )
-        extra = [output_item(execution_id, output or "", self.values)] if long_output else []
+        extra = []
+        if long_output:
+            expires = self.retention.open_expiry(now)
+            extra.append(output_item(execution_id, output or "", self.values, expires_at=expires))
         self._update_leased(execution_id, owner, values, due_at=due_at, puts=extra)
 
     def suspend_execution(
@@ -509,7 +534,8 @@ class DynamoJournal:
                 Key=self._key(execution_id),
                 UpdateExpression=(
                     "SET #status = :failed, #error = :error, finished_at = :now, "
-                    "version = version + :one, sweep = :due, due_at = :now "
+                    "version = version + :one, sweep = :due, due_at = :now, "
+                    "expires_at = :expires "
                     "REMOVE lease_owner, lease_expires"
                 ),
                 ConditionExpression=(
@@ -527,6 +553,7 @@ class DynamoJournal:
                     ":now_ms": {"N": str(epoch_ms(now))},
                     ":due": {"S": DUE},
                     ":one": {"N": "1"},
+                    ":expires": {"N": str(self.retention.finished_expiry(now))},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -540,7 +567,7 @@ class DynamoJournal:
         attempts = (
             # pending, suspended or parked: cancelled at once
             ("SET #st = :cancelled, finished_at = :now, #cancel = :true, version = version + :one,"
-             " sweep = :due, due_at = :now",
+             " sweep = :due, due_at = :now, expires_at = :expires",
              "#st IN (:pending, :suspended, :parked)"),
             # running: flagged; the invocation stops at its next step boundary
             ("SET #cancel = :true, version = version + :one", "#st = :running"),
@@ -555,6 +582,7 @@ class DynamoJournal:
             ":true": {"BOOL": True},
             ":one": {"N": "1"},
             ":due": {"S": DUE},
+            ":expires": {"N": str(self.retention.finished_expiry(now))},
         }
         for _ in range(3):  # the status may change between our two conditions
             for update, condition in attempts:

@@ -91,23 +91,28 @@ def step_item(execution_id: str, item: Item, values: ValueStore | None) -> Item:
     return offload(item, "out", values, name=f"steps/{key}", what=what)
 
 
-def output_item(execution_id: str, output: str, values: ValueStore | None) -> Item:
+def output_item(
+    execution_id: str, output: str, values: ValueStore | None, *, expires_at: int | None
+) -> Item:
     """The ``#output`` item of a value too long for the execution item."""
     what = f"the output of execution {execution_id!r}"
-    item = value_item(execution_id, OUTPUT_SK, output)
+    item = value_item(execution_id, OUTPUT_SK, output, expires_at=expires_at)
     return offload(item, VALUE_ATTR, values, name="output", what=what)
 
 
 def execution_items(record: ExecutionRecord, values: ValueStore | None) -> tuple[Item, list[Item]]:
-    """A new execution's item (checked) and the items of its long input or output."""
+    """A new execution's item (checked) and the items of its long input or output.
+
+    Those items expire with the execution item as created (``record.expires_at``).
+    """
     eid = record.execution_id
     item = record.to_item()
     check_item(item, f"execution {eid!r}", reserve=EXECUTION_RESERVE)
     extra: list[Item] = []
     if record.input is not None and not inline_value(record.input):
         what = f"the input of execution {eid!r}"
-        raw = value_item(eid, INPUT_SK, record.input)
+        raw = value_item(eid, INPUT_SK, record.input, expires_at=record.expires_at)
         extra.append(offload(raw, VALUE_ATTR, values, name="input", what=what))
     if record.output is not None and not inline_value(record.output):
-        extra.append(output_item(eid, record.output, values))
+        extra.append(output_item(eid, record.output, values, expires_at=record.expires_at))
     return item, extra

@@ -3,12 +3,14 @@
 Used by unit tests and benchmarks. Thread-safe, so concurrent invocations race
 on it exactly as they would on conditional DynamoDB writes. Every write is measured
 as the DynamoDB item it would be (``sdk.journal.fit``) and refused, or its value put
-in the value store, where DynamoDB's journal would do the same.
+in the value store, where DynamoDB's journal would do the same. Records carry the
+``expires_at`` DynamoDB's items would (``sdk.journal.retention``); nothing expires here.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -36,17 +38,22 @@ from sdk.journal.records import (
     StepRecord,
     epoch_ms,
 )
+from sdk.journal.retention import DEFAULT_RETENTION, Retention
 from sdk.values import ValueStore
 
 
 class MemoryJournal:
-    """A ``Journal`` kept in dictionaries; ``values`` takes values past the item limit."""
+    """A ``Journal`` kept in dictionaries; ``values`` takes values past the item limit,
+    ``retention`` sets the records' ``expires_at``."""
 
-    def __init__(self, *, values: ValueStore | None = None) -> None:
+    def __init__(
+        self, *, values: ValueStore | None = None, retention: Retention = DEFAULT_RETENTION
+    ) -> None:
         self._lock = threading.Lock()
         self._executions: dict[str, ExecutionRecord] = {}
         self._steps: dict[str, dict[str, StepRecord]] = {}
         self.values = values
+        self.retention = retention
 
     @property
     def max_value_bytes(self) -> int:
@@ -56,6 +63,7 @@ class MemoryJournal:
         return record  # kept whole
 
     def create_execution(self, record: ExecutionRecord) -> ExecutionRecord:
+        record = record.evolve(expires_at=self.retention.open_expiry(record.created_at))
         execution_items(record, self.values)  # refuses what DynamoDB would
         with self._lock:
             existing = self._executions.get(record.execution_id)
@@ -151,7 +159,8 @@ class MemoryJournal:
         with self._lock:
             return dict(self._steps.get(execution_id, {}))
 
-    def record_step(self, execution_id: str, step: StepRecord) -> StepRecord:
+    def record_step(self, execution_id: str, step: StepRecord, *, now: datetime) -> StepRecord:
+        step = replace(step, expires_at=self.retention.open_expiry(now))
         step_item(execution_id, step.to_item(execution_id), self.values)
         with self._lock:
             steps = self._steps.setdefault(execution_id, {})
@@ -192,6 +201,7 @@ class MemoryJournal:
                 error=error,
                 finished_at=now,
                 due_at=due_at,
+                expires_at=self.retention.finished_expiry(now),
             )
 
     def suspend_execution(
@@ -254,7 +264,7 @@ class MemoryJournal:
                 return None
             self._store_unleased(
                 current, None, status=ExecutionStatus.FAILED, error=error, finished_at=now,
-                due_at=now,
+                due_at=now, expires_at=self.retention.finished_expiry(now),
             )  # fmt: skip
             return self._executions[execution_id]
 
@@ -272,6 +282,7 @@ class MemoryJournal:
                     cancel_requested=True,
                     version=current.version + 1,
                     due_at=now,
+                    expires_at=self.retention.finished_expiry(now),
                 )
             self._executions[execution_id] = after
             return after

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sdk.failures import ErrorInfo
+from sdk.journal.schema import EXPIRES_AT
 from sdk.sizes import EXECUTION_INLINE_VALUE, utf8_len
 
 EXECUTION_SK = "#execution"
@@ -104,9 +105,16 @@ def inline_value(text: str | None) -> bool:
     return text is None or utf8_len(text) <= EXECUTION_INLINE_VALUE
 
 
-def value_item(execution_id: str, sk: str, text: str) -> Item:
+def value_item(execution_id: str, sk: str, text: str, *, expires_at: int | None) -> Item:
     """The item of an input or output too long for the execution item (``INPUT_SK``...)."""
-    return {"pk": {"S": execution_id}, "sk": {"S": sk}, VALUE_ATTR: {"S": text}}
+    return _compact(
+        {
+            "pk": {"S": execution_id},
+            "sk": {"S": sk},
+            VALUE_ATTR: {"S": text},
+            EXPIRES_AT: _n(expires_at),
+        }
+    )
 
 
 def _inline_s(text: str | None) -> dict[str, Any] | None:
@@ -132,6 +140,8 @@ class StepRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     position: int = 0  # the order in which the workflow called its steps
+    # DynamoDB's time to live (epoch seconds), set by the journal when it writes the record
+    expires_at: int | None = field(default=None, compare=False)
 
     @property
     def bookkeeping(self) -> bool:
@@ -153,6 +163,7 @@ class StepRecord:
                 "pos": {"N": str(self.position)},
                 "t0": _s(None if self.started_at is None else iso(self.started_at)),
                 "t1": _s(None if self.finished_at is None else iso(self.finished_at)),
+                EXPIRES_AT: _n(self.expires_at),
             }
         )
 
@@ -172,6 +183,7 @@ class StepRecord:
             started_at=None if t0 is None else parse_iso(t0),
             finished_at=None if t1 is None else parse_iso(t1),
             position=int(item.get("pos", {"N": "0"})["N"]),
+            expires_at=_get_n(item, EXPIRES_AT),
         )
 
 
@@ -226,6 +238,8 @@ class ExecutionRecord:
     previous_owner: str | None = None  # the holder the last lease replaced without release
     input_bytes: int | None = field(default=None, compare=False)
     output_bytes: int | None = field(default=None, compare=False)
+    # DynamoDB's time to live (epoch seconds), set by the journal (``sdk.journal.retention``)
+    expires_at: int | None = field(default=None, compare=False)
 
     @property
     def loaded(self) -> bool:
@@ -282,6 +296,7 @@ class ExecutionRecord:
                 "dead": _n(self.dead_invocations or None),
                 "closed_by": _s(self.closed_by),
                 "prev_owner": _s(self.previous_owner),
+                EXPIRES_AT: _n(self.expires_at),
             }
         )
 
@@ -321,4 +336,5 @@ class ExecutionRecord:
             previous_owner=_get_s(item, "prev_owner") or None,
             input_bytes=_get_n(item, "input_bytes"),
             output_bytes=_get_n(item, "output_bytes"),
+            expires_at=_get_n(item, EXPIRES_AT),
         )

@@ -21,6 +21,12 @@ BY_DUE_INDEX = "by-due"
 EXPIRES_AT = "expires_at"
 
 
+def time_to_live() -> dict[str, Any]:
+    """The table's ``TimeToLiveSpecification``: DynamoDB deletes items once ``EXPIRES_AT``
+    has passed (within days; moto never does)."""
+    return {"AttributeName": EXPIRES_AT, "Enabled": True}
+
+
 def table_definition(table_name: str) -> dict[str, Any]:
     """Keyword arguments for ``CreateTable`` (and, minus ``TableName``, the CFN properties)."""
 

@@ -55,7 +55,7 @@ def _start(
         workflow_id=wf.id,
         status=ExecutionStatus.PENDING,
         created_at=now,
-        input=wf.encode_input(payload),
+        input=wf.encode_input(payload, limit=state.journal.max_value_bytes),
         parent_execution_id=parent.execution_id,
         root_execution_id=parent.root_id,
         user_id=parent.user_id,

@@ -582,7 +582,7 @@ def test_a_duplicate_report_neither_releases_the_parent_early_nor_loses_the_last
     queue.started.clear()
     asyncio.run(h.engine.run(kid0))  # delivered once by its own invocation
     for _ in range(2):
-        deliver_outcome(h.journal, queue, h.journal.get_execution(kid0))
+        deliver_outcome(h.journal, queue, h.journal.get_execution(kid0), now=h.clock.now())
     while queue.started:
         assert asyncio.run(h.engine.run(queue.started.pop(0))).status == "suspended"
     asyncio.run(h.engine.run(kid1))

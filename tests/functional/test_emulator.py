@@ -182,6 +182,7 @@ def test_a_wait_over_fifteen_minutes_is_a_schedule_in_the_stack_group(
     assert schedule["GroupName"] == group and schedule["ActionAfterCompletion"] == "DELETE"
     assert schedule["Target"]["Arn"] == runner["STEPLINE_RUNNER_ARN"]
     assert schedule["Target"]["RoleArn"] == runner["STEPLINE_SCHEDULER_ROLE_ARN"]
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": runner["STEPLINE_SCHEDULE_DLQ_ARN"]}
     api.cancel(execution_id)
 
 

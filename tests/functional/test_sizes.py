@@ -47,6 +47,11 @@ async def large_output(ctx: WorkflowContext, size: int) -> str:
     return "o" * size
 
 
+@workflow(id="large-parent")
+async def large_parent(ctx: WorkflowContext, size: int) -> str:
+    return await ctx.step.invoke_and_wait("child", echo_large, "i" * size)
+
+
 # --------------------------------------------------------------------------------------
 # Without a value store: values up to the item limit, on both journals
 # --------------------------------------------------------------------------------------
@@ -167,3 +172,13 @@ def test_a_2mb_output_goes_to_the_store(
     assert handle.result(timeout=10) == "o" * (2 * KB * KB)
     assert h.client.get_execution(handle.id).output == '"' + "o" * (2 * KB * KB) + '"'
     assert [key.split("/")[2] for key in _stored(store)] == ["output"]
+
+
+def test_a_child_s_2mb_input_goes_to_the_store(
+    store_and_journal: tuple[ValueStore, Journal], clock: Any
+) -> None:
+    store, journal = store_and_journal
+    h = Harness.build(journal, clock, [large_parent, echo_large])
+    handle = large_parent.invoke(h.client, 2 * KB * KB)
+    assert handle.result(timeout=10) == "o" * (2 * KB * KB)
+    assert "input" in [key.split("/")[2] for key in _stored(store)]

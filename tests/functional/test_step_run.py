@@ -62,7 +62,7 @@ def test_replaying_a_finished_journal_calls_no_step(harness: Build) -> None:
         )
     )
     for step in h.steps(first.id).values():
-        h.journal.record_step(second.execution_id, step)
+        h.journal.record_step(second.execution_id, step, now=h.clock.now())
     h.invoker.invoke_async("copy")
     assert h.client.wait("copy", timeout=5).output == h.client.get_execution(first.id).output
     assert CALLS == {}
@@ -226,7 +226,8 @@ def test_a_changed_callable_at_a_recorded_key_parks_as_non_deterministic(harness
             execution_id="again", status=ExecutionStatus.PENDING
         )
     )
-    h.journal.record_step(copy.execution_id, h.steps(first.id)["pick"])
+    pick = h.steps(first.id)["pick"]
+    h.journal.record_step(copy.execution_id, pick, now=h.clock.now())
     CHOICE["fn"] = _second
     h.invoker.invoke_async("again")
     with pytest.raises(

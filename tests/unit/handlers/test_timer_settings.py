@@ -14,6 +14,7 @@ ENVIRONMENT = {
     "STEPLINE_SCHEDULE_PREFIX": "5f2c1f6e-8a0b-4c1d-9e7f-3a2b1c0d9e8f",
     "STEPLINE_RUNNER_ARN": "arn:aws:lambda:us-east-1:123456789012:function:my-stack-runner",
     "STEPLINE_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/my-stack-scheduler",
+    "STEPLINE_SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:my-stack-schedule-dlq",
 }
 
 
@@ -24,6 +25,7 @@ def test_the_routes_are_read_from_the_environment() -> None:
         schedule_prefix=ENVIRONMENT["STEPLINE_SCHEDULE_PREFIX"],
         runner_arn=ENVIRONMENT["STEPLINE_RUNNER_ARN"],
         scheduler_role_arn=ENVIRONMENT["STEPLINE_SCHEDULER_ROLE_ARN"],
+        dead_letter_arn=ENVIRONMENT["STEPLINE_SCHEDULE_DLQ_ARN"],
     )
 
 

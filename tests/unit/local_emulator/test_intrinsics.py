@@ -26,6 +26,7 @@ INTRINSICS = Intrinsics(
         "Role": "app-Role-X1",
         "Table": "app-Table-X1",
     },
+    parameters={"LogLevel": "INFO"},
 )
 
 
@@ -36,6 +37,7 @@ INTRINSICS = Intrinsics(
         ({"Ref": "Runner"}, "app-runner"),
         ({"Ref": "Group"}, "app-group"),  # kept by the emulator: its Name
         ({"Ref": "Unnamed"}, "Unnamed"),
+        ({"Ref": "LogLevel"}, "INFO"),  # a parameter: its value
         ({"Fn::GetAtt": ["Queue", "Arn"]}, "arn:aws:sqs:us-east-1:123456789012:app-Queue-X1"),
         ({"Fn::GetAtt": "Queue.QueueName"}, "app-Queue-X1"),
         (

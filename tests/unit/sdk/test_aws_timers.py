@@ -30,6 +30,7 @@ from sdk.aws_timers import (
 
 RUNNER = "arn:aws:lambda:us-east-1:123456789012:function:stepline-runner"
 ROLE = "arn:aws:iam::123456789012:role/stepline-scheduler"
+DLQ = "arn:aws:sqs:us-east-1:123456789012:stepline-schedule-dlq"
 GROUP = "my-stack"
 PREFIX = "5f2c1f6e-8a0b-4c1d-9e7f-3a2b1c0d9e8f"  # a stack's id
 NAME = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
@@ -41,8 +42,8 @@ class Aws:
     scheduler: Any
     queue_url: str
 
-    def timers(self, clock: Any, prefix: str = PREFIX) -> AwsTimers:
-        routes = TimerRoutes(self.queue_url, GROUP, prefix, RUNNER, ROLE)
+    def timers(self, clock: Any, prefix: str = PREFIX, dlq: str | None = DLQ) -> AwsTimers:
+        routes = TimerRoutes(self.queue_url, GROUP, prefix, RUNNER, ROLE, dlq)
         return AwsTimers(self.sqs, self.scheduler, routes, clock)
 
     def counts(self) -> tuple[int, int]:
@@ -122,6 +123,20 @@ def test_a_longer_wait_is_a_one_time_schedule_in_the_stack_group(aws: Aws) -> No
     assert (schedule["Target"]["Arn"], schedule["Target"]["RoleArn"]) == (RUNNER, ROLE)
     assert json.loads(schedule["Target"]["Input"])["execution_id"] == "e-1"
     assert due_time(schedule) == wake_at  # the emulator fires at the exact time
+
+
+def test_a_schedule_that_cannot_invoke_the_runner_keeps_its_wake_up_in_the_dlq(aws: Aws) -> None:
+    clock = VirtualClock()
+    aws.timers(clock).schedule("e-1", "nap", clock.now() + timedelta(hours=1))
+    [schedule] = aws.schedules()
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": DLQ}
+
+
+def test_without_a_dlq_the_schedule_has_no_dead_letter_config(aws: Aws) -> None:
+    clock = VirtualClock()
+    aws.timers(clock, dlq=None).schedule("e-1", "nap", clock.now() + timedelta(hours=1))
+    [schedule] = aws.schedules()
+    assert "DeadLetterConfig" not in schedule["Target"]
 
 
 def test_scheduling_the_same_long_wait_twice_keeps_one_schedule(aws: Aws) -> None:

@@ -119,15 +119,15 @@ def test_the_first_record_of_a_step_wins(journal: Journal, clock: VirtualClock) 
     journal.create_execution(execution(clock))
     first = StepRecord("k", "run", "f", StepStatus.COMPLETED, output="1", started_at=clock.now())
     second = StepRecord("k", "run", "f", StepStatus.COMPLETED, output="2", started_at=clock.now())
-    assert journal.record_step("e-1", first) == first
-    assert journal.record_step("e-1", second) == first
+    assert journal.record_step("e-1", first, now=clock.now()) == first
+    assert journal.record_step("e-1", second, now=clock.now()) == first
     assert journal.load_steps("e-1") == {"k": first}
 
 
 def test_step_keys_cannot_reach_the_execution_item(journal: Journal, clock: VirtualClock) -> None:
     journal.create_execution(execution(clock))
     sneaky = StepRecord("#execution", "run", "f", StepStatus.COMPLETED, output="null")
-    journal.record_step("e-1", sneaky)
+    journal.record_step("e-1", sneaky, now=clock.now())
     assert journal.get_execution("e-1").workflow_id == "wf"
     assert journal.load_steps("e-1") == {"#execution": sneaky}
 
@@ -139,7 +139,9 @@ def test_loading_a_journal_past_one_megabyte_pages_through_it(
     big = '"' + "x" * 100_000 + '"'
     for i in range(15):  # about 1.5 MB: more than one page of a DynamoDB query
         journal.record_step(
-            "e-1", StepRecord(f"s{i:02}", "run", "f", StepStatus.COMPLETED, output=big)
+            "e-1",
+            StepRecord(f"s{i:02}", "run", "f", StepStatus.COMPLETED, output=big),
+            now=clock.now(),
         )
     assert sorted(journal.load_steps("e-1")) == [f"s{i:02}" for i in range(15)]
 
@@ -288,7 +290,7 @@ def test_a_401kb_step_item_is_refused_like_dynamodb_and_nothing_is_written(
     step = StepRecord("k", "run", "f", StepStatus.COMPLETED, output="x" * (401 * 1024))
     with pytest.raises(SerializationError, match=r"step 'k' of execution 'e-1' would be a "
                        r"DynamoDB item of 41\d{4} bytes, over the 409600-byte item limit"):
-        journal.record_step("e-1", step)
+        journal.record_step("e-1", step, now=clock.now())
     assert journal.load_steps("e-1") == {}
 
 

@@ -1,0 +1,343 @@
+"""What a step and a workflow cost on AWS, from requests counted while they run.
+
+Workflows run in-process on DynamoDB in moto, each runner invocation queued and run
+the way Lambda's asynchronous invocations are, timers fired on a virtual clock. The
+benchmark counts what each one asks of AWS: DynamoDB requests with the capacity units
+DynamoDB reports for them, runner invocations, wake-ups by route (SQS delay queue for
+waits up to 15 minutes, EventBridge Scheduler beyond), and the CPU time of the
+runner's own work. Prices are AWS list prices (us-east-1, ``PRICES``); Lambda's billed
+time is modelled (``LAMBDA_MODEL``), since it is mostly spent waiting on DynamoDB.
+
+    python benchmarks/costs.py [--json] [--markdown docs/costs.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from examples.orders import process_order  # noqa: E402
+from sdk import App, Client, Engine, WorkflowContext, workflow  # noqa: E402
+from sdk.clock import VirtualClock  # noqa: E402
+from sdk.journal.dynamodb import DynamoJournal, client_config  # noqa: E402
+from sdk.journal.schema import table_definition  # noqa: E402
+from sdk.timers import ManualTimers  # noqa: E402
+
+TABLE = "stepline-costs"
+SQS_MAX_DELAY = timedelta(minutes=15)  # sdk.aws_timers: shorter waits go through SQS
+BUDGET_PER_MILLION_STEPS = 1.5
+
+# AWS list prices, us-east-1, USD, read from the AWS pricing pages in November 2026.
+PRICES = {
+    "dynamodb_write_unit": 0.625e-6,  # on-demand, per write request unit
+    "dynamodb_read_unit": 0.125e-6,  # on-demand, per read request unit
+    "lambda_request": 0.20e-6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "lambda_gb_second_x86_64": 0.0000166667,
+    "sqs_request": 0.40e-6,  # standard queue, per 64 KB request
+    "scheduler_invocation": 1.00e-6,
+    "eventbridge_event": 1.00e-6,  # custom events published
+    "durable_functions_operation": 8.00e-6,  # AWS Lambda durable functions, per operation
+    "step_functions_transition": 25.0e-6,  # Step Functions Standard, per state transition
+}
+# Lambda bills wall time. A runner invocation waits on each DynamoDB request (AWS quotes
+# single-digit milliseconds; we take 8 ms, a pessimistic same-region figure) and does its
+# own work on a fraction of a core (a 512 MB function gets about 0.3 vCPU, so the CPU time
+# measured here, on a full core and including moto's own work, is multiplied by 3).
+LAMBDA_MODEL = {
+    "memory_gb": 0.5,
+    "ms_per_dynamodb_request": 8.0,
+    "cpu_slowdown": 3.0,
+    "wakeups_function_ms": 20.0,  # the SQS wake-ups function: one Invoke per message
+}
+# A wake-up through SQS: SendMessage by the runner, ReceiveMessage and DeleteMessage by
+# Lambda's event source mapping (one of each per message at worst).
+SQS_REQUESTS_PER_WAKEUP = 3
+
+WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+READ_OPS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+
+
+def trivial(i: int) -> int:
+    return i
+
+
+@workflow(id="cost-sequential")
+async def sequential(ctx: WorkflowContext, n: int) -> int:
+    for i in range(n):
+        await ctx.step.run(f"s{i}", trivial, i)
+    return n
+
+
+@workflow(id="cost-child")
+async def child(ctx: WorkflowContext, n: int) -> int:
+    return int(await ctx.step.run("double", trivial, 2 * n))
+
+
+@workflow(id="cost-wait-and-child")
+async def wait_and_child(ctx: WorkflowContext, n: int) -> int:
+    """Four steps, a 5-minute wait (SQS), a 1-hour wait (Scheduler) and a child."""
+    await ctx.step.run("first", trivial, n)
+    await ctx.step.wait_for("short", minutes=5)
+    doubled = await ctx.step.invoke_and_wait("child", child, n)
+    await ctx.step.wait_for("long", hours=1)
+    await ctx.step.run("last", trivial, doubled)
+    return int(doubled)
+
+
+APP = App([sequential, child, wait_and_child, process_order])
+SCENARIOS: list[tuple[str, str, Any, int]] = [
+    # (name, workflow, payload, steps a user would count)
+    ("1000 sequential steps", "cost-sequential", 1000, 1000),
+    ("10 sequential steps", "cost-sequential", 10, 10),
+    ("process-order (examples/orders.py)", "process-order", {"order_id": "o-1", "amount": 42}, 5),
+    ("2 waits and a child", "cost-wait-and-child", 7, 5),
+]
+
+
+class Meter:
+    """DynamoDB requests and capacity units, through botocore's events."""
+
+    def __init__(self, client: Any) -> None:
+        self.requests: Counter[str] = Counter()
+        self.units = {"write": 0.0, "read": 0.0}
+        events = client.meta.events
+        for op in WRITE_OPS | READ_OPS:
+            events.register(f"before-parameter-build.dynamodb.{op}", self._ask_for_capacity)
+        events.register("before-call.dynamodb.*", self._count)
+        events.register("after-call.dynamodb.*", self._capacity)
+
+    def _ask_for_capacity(self, params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.requests[model.name] += 1
+
+    def _capacity(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        kind = "write" if model.name in WRITE_OPS else "read" if model.name in READ_OPS else None
+        capacity = parsed.get("ConsumedCapacity") or {}
+        if isinstance(capacity, list):  # batch operations report one entry per table
+            capacity = {"CapacityUnits": sum(c.get("CapacityUnits", 0.0) for c in capacity)}
+        if kind is not None:
+            self.units[kind] += float(capacity.get("CapacityUnits", 0.0))
+
+
+class CountingTimers(ManualTimers):
+    """Timers on the virtual clock that remember which AWS route each would take."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.routes: Counter[str] = Counter()
+
+    def schedule(self, execution_id: str, key: str, wake_at: Any) -> None:
+        route = "sqs" if wake_at - self.clock.now() <= SQS_MAX_DELAY else "scheduler"
+        self.routes[route] += 1
+        super().schedule(execution_id, key, wake_at)
+
+
+class Queue:
+    """Asynchronous invocations, run one at a time after the one that asked for them."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+
+    def invoke_async(self, execution_id: str) -> None:
+        self.pending.append(execution_id)
+
+
+def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
+    """Run one execution to the end and count what it asked of AWS."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1", config=client_config())
+        dynamodb.create_table(**table_definition(TABLE))
+        clock = VirtualClock()
+        timers = CountingTimers(clock)
+        queue = Queue()
+        journal = DynamoJournal(dynamodb, TABLE)
+        engine = Engine(APP, journal, clock, timers=timers, invoker=queue)
+        meter = Meter(dynamodb)
+        handle = Client(APP, journal, queue, clock=clock).invoke(workflow_id, payload)
+        invocations, cpu = 0, 0.0
+        while True:
+            while queue.pending:
+                invocations += 1
+                started = time.process_time()
+                asyncio.run(engine.run(queue.pending.pop(0)))
+                cpu += time.process_time() - started
+            if not timers.advance(clock, timedelta(days=1), queue.invoke_async):
+                break
+        status = journal.get_execution(handle.id).status.value
+    assert status == "completed", f"{workflow_id} ended {status}"
+    return {
+        "dynamodb_requests": dict(sorted(meter.requests.items())),
+        "write_units": round(meter.units["write"], 3),
+        "read_units": round(meter.units["read"], 3),
+        "runner_invocations": invocations,
+        "wakeups": dict(timers.routes),
+        "cpu_ms": round(cpu * 1000, 2),
+    }
+
+
+def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float]:
+    """USD of one execution, by service."""
+    m = LAMBDA_MODEL
+    requests = sum(counts["dynamodb_requests"].values())
+    billed_ms = requests * m["ms_per_dynamodb_request"] + counts["cpu_ms"] * m["cpu_slowdown"]
+    sqs_wakeups = counts["wakeups"].get("sqs", 0)
+    billed_ms += sqs_wakeups * m["wakeups_function_ms"]
+    invocations = counts["runner_invocations"] + sqs_wakeups
+    return {
+        "dynamodb": counts["write_units"] * PRICES["dynamodb_write_unit"]
+        + counts["read_units"] * PRICES["dynamodb_read_unit"],
+        "lambda": invocations * PRICES["lambda_request"]
+        + billed_ms / 1000 * m["memory_gb"] * PRICES[f"lambda_gb_second_{architecture}"],
+        "sqs": sqs_wakeups * SQS_REQUESTS_PER_WAKEUP * PRICES["sqs_request"],
+        "scheduler": counts["wakeups"].get("scheduler", 0) * PRICES["scheduler_invocation"],
+    }
+
+
+def run() -> dict[str, Any]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    scenarios = []
+    for name, workflow_id, payload, steps in SCENARIOS:
+        counts = measure(workflow_id, payload)
+        usd = cost(counts)
+        scenarios.append(
+            {
+                "name": name,
+                "steps": steps,
+                "counts": counts,
+                "usd_arm64": usd,
+                "usd_x86_64_total": sum(cost(counts, "x86_64").values()),
+            }
+        )
+    headline = scenarios[0]
+    per_step = sum(headline["usd_arm64"].values()) / headline["steps"]
+    x86_per_step = headline["usd_x86_64_total"] / headline["steps"]
+    return {
+        "scenarios": scenarios,
+        "per_million_steps_arm64": round(per_step * 1e6, 4),
+        "per_million_steps_x86_64": round(x86_per_step * 1e6, 4),
+        "budget_per_million_steps": BUDGET_PER_MILLION_STEPS,
+        "within_budget": per_step * 1e6 <= BUDGET_PER_MILLION_STEPS,
+        "prices": PRICES,
+        "lambda_model": LAMBDA_MODEL,
+    }
+
+
+def _usd(value: float) -> str:
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """docs/costs.md: the figures with how they were obtained."""
+    lines = [
+        "# What Stepline costs on AWS",
+        "",
+        "Generated by `python benchmarks/costs.py --markdown docs/costs.md`; the requests are",
+        "counted while the workflows run (DynamoDB in moto, in-process, runner invocations",
+        "queued as Lambda queues asynchronous invocations, timers on a virtual clock), and",
+        "priced at AWS list prices for us-east-1 (on-demand DynamoDB, arm64 Lambda at 512 MB).",
+        "",
+        "## Per step",
+        "",
+        f"A step costs **{_usd(results['per_million_steps_arm64'])} per million** on arm64 "
+        f"({_usd(results['per_million_steps_x86_64'])} on x86_64), from the 1000-step workflow "
+        f"below. Budget: {_usd(results['budget_per_million_steps'])} per million: "
+        f"{'met' if results['within_budget'] else 'MISSED'}.",
+        "",
+        "| System | Per million steps | What is counted |",
+        "| --- | --- | --- |",
+        f"| Stepline (arm64) | {_usd(results['per_million_steps_arm64'])} | DynamoDB write and "
+        "read units, Lambda requests and GB-seconds |",
+        f"| AWS Lambda durable functions | {_usd(PRICES['durable_functions_operation'] * 1e6)}+ "
+        "| $8 per million operations (a step is at least one), before Lambda compute and "
+        "data written and retained |",
+        f"| Step Functions Standard | {_usd(PRICES['step_functions_transition'] * 1e6)}+ | "
+        "$25 per million state transitions (a step is at least one), before the Lambda "
+        "function each task calls |",
+        "",
+        "## Per workflow",
+        "",
+        "| Workflow | Steps | DynamoDB requests | Write units | Read units | Runner "
+        "invocations | Wake-ups | DynamoDB | Lambda | SQS | Scheduler | Total (arm64) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in results["scenarios"]:
+        c, usd = s["counts"], s["usd_arm64"]
+        wakeups = ", ".join(f"{n} {route}" for route, n in sorted(c["wakeups"].items())) or "-"
+        requests = ", ".join(f"{n} {op}" for op, n in c["dynamodb_requests"].items())
+        lines.append(
+            f"| {s['name']} | {s['steps']} | {requests} | {c['write_units']:g} | "
+            f"{c['read_units']:g} | {c['runner_invocations']} | {wakeups} | "
+            + " | ".join(f"${v * 1e6:.2f}/M" for v in usd.values())
+            + f" | ${sum(usd.values()) * 1e6:.2f} per million workflows |"
+        )
+    m = LAMBDA_MODEL
+    lines += [
+        "",
+        "## How Lambda time is modelled",
+        "",
+        "Lambda bills wall time, and a runner spends it mostly waiting on DynamoDB. The billed",
+        f"time of an invocation is taken as {m['ms_per_dynamodb_request']:g} ms per DynamoDB "
+        "request (AWS quotes single-digit milliseconds within a region) plus the CPU time "
+        f"measured here times {m['cpu_slowdown']:g} (a {int(m['memory_gb'] * 1024)} MB function "
+        "gets about a third of a core; the measured CPU includes moto's own work, so this is "
+        "pessimistic). An SQS wake-up adds one invocation of the wake-ups function "
+        f"({m['wakeups_function_ms']:g} ms) and {SQS_REQUESTS_PER_WAKEUP} SQS requests.",
+        "",
+        "## Not counted",
+        "",
+        "- Storage: about 0.3 KB per step item, $0.25 per GB-month (plus $0.20 with",
+        "  point-in-time recovery) while it is kept; items of a finished execution expire after",
+        "  the stack's retention period (DynamoDB's TTL deletes them at no charge).",
+        "- Fixed costs per stack: the sweeper runs every minute (43,200 invocations and as",
+        "  many small queries a month: about $0.02), log storage in CloudWatch.",
+        "- Free tiers (Lambda, SQS and Scheduler have monthly free allowances).",
+        "",
+        "Prices used (USD):",
+        "",
+        *(f"- `{name}`: {price:.10g}" for name, price in PRICES.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--markdown", type=Path, help="write the figures as Markdown here")
+    args = parser.parse_args()
+    results = run()
+    if args.markdown:
+        args.markdown.write_text(markdown(results))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for s in results["scenarios"]:
+        print(f"{s['name']}: ${sum(s['usd_arm64'].values()) * 1e6:.2f} per million workflows; "
+              f"{s['counts']}")
+    print(
+        f"per million steps: ${results['per_million_steps_arm64']:.4f} arm64, "
+        f"${results['per_million_steps_x86_64']:.4f} x86_64 (budget "
+        f"${BUDGET_PER_MILLION_STEPS}: {'met' if results['within_budget'] else 'MISSED'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
