@@ -165,12 +165,21 @@ def _writes_samconfig(command: Callable[..., None]) -> Callable[..., None]:
               default=Path("template.yaml"), show_default=True)  # fmt: skip
 @_writes_samconfig
 def synth(app_modules: str, output: Path) -> None:
-    """Write the SAM template of the app."""
+    """Write the SAM template of the app, the bundle's requirements.txt beside it, and the bundle.
+
+    The bundle (``.stepline/bundle`` beside the template, the functions' code) is links to
+    the app's modules, ``sdk``, ``handlers`` and ``requirements.txt``.
+    """
+    from infra.bundle import REQUIREMENTS_FILE, requirements_text, write_bundle
     from infra.template import synth as build
 
+    modules = _modules(app_modules)
+    requirements = output.parent / REQUIREMENTS_FILE
     with errors_as_exits():
-        output.write_text(build(_modules(app_modules)))
-    click.echo(f"wrote {output}")
+        output.write_text(build(modules))
+        requirements.write_text(requirements_text())
+        bundle = write_bundle(output.parent, modules)
+    click.echo(f"wrote {output}, {requirements} and {bundle}")
 
 
 @main.command()

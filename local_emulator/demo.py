@@ -46,6 +46,9 @@ DEMO_PAYLOADS: dict[str, Any] = {
         id="evt-3", sequence_id=1, topic="order/created", data={"order_id": "o-1", "total": 9},
         event_type="created",
     ),
+    "fulfil-order": {"order_id": "o-1", "items": ["book"], "address": "1 Main St",
+                     "pickup_in_seconds": 0},
+    "ship-parcel": {"order_id": "o-2", "address": "2 Main St", "pickup_in_seconds": 0},
 }  # fmt: skip
 
 

@@ -7,13 +7,20 @@ server it started, open connections included, and forgets the emulator's state.
 
 Each emulator keeps its AWS state in a moto account of its own, so several can run
 in one process, one after another or side by side, next to in-process fixtures.
+
+``Emulator.built(build_dir)`` deploys what ``sam build`` wrote instead: each function runs
+its built code in the emulated Lambda runtime (``local_emulator.runtime``), isolated, with
+nothing but its bundle and boto3, so a bundle that misses a module fails here as on AWS.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +30,7 @@ from local_emulator.accounts import drop_account, new_account_id
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
 from local_emulator.lambda_service import LambdaService
+from local_emulator.runtime import LambdaRuntime, provide_runtime
 from local_emulator.scheduler import (
     SWEEPER_HANDLER,
     RecurringDispatcher,
@@ -62,10 +70,14 @@ class Emulator:
         workdir: str | None = None,
         account_id: str | None = None,
         sweep_interval: float | None = None,
+        code_root: Path | None = None,
     ) -> None:
         """``account_id``: the moto account of the emulator's resources, a fresh one by default;
-        ``sweep_interval`` (seconds) runs the sweeper that often instead of every minute."""
+        ``sweep_interval`` (seconds) runs the sweeper that often instead of every minute;
+        ``code_root``: the directory of a built template (see ``built``)."""
         self.account_id = account_id or new_account_id()
+        self._code_root = code_root
+        self._runtime_dir: str | None = None
         self._template = template_text
         self._host = host
         self._aws_port = aws_port
@@ -82,6 +94,19 @@ class Emulator:
         self.stack: Stack | None = None
         self.endpoints: Endpoints | None = None
         self.ready_seconds = 0.0
+
+    @classmethod
+    def built(cls, build_dir: Path, **options: Any) -> Emulator:
+        """An emulator of the template ``sam build`` wrote in ``build_dir``, running each
+        function's built code (its ``CodeUri`` there) isolated, as Lambda does."""
+        return cls((build_dir / "template.yaml").read_text(), code_root=build_dir, **options)
+
+    def _lambda_runtime(self) -> LambdaRuntime | None:
+        """The emulated Lambda runtime for built code, in a directory this emulator owns."""
+        if self._code_root is None:
+            return None
+        self._runtime_dir = tempfile.mkdtemp(prefix="stepline-runtime-")
+        return provide_runtime(Path(self._runtime_dir))
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` pointed at the emulator."""
@@ -104,6 +129,7 @@ class Emulator:
                 self._template,
                 self._stack_name,
                 code_bucket=f"{CODE_BUCKET}-{self.account_id}",
+                code_root=self._code_root,
             )
             worker_env = {
                 **CREDENTIALS,
@@ -113,7 +139,9 @@ class Emulator:
                 ),
                 "PYTHONUNBUFFERED": "1",
             }
-            self.lambdas = LambdaService(self.stack.functions, worker_env)
+            self.lambdas = LambdaService(
+                self.stack.functions, worker_env, runtime=self._lambda_runtime()
+            )
             self._gateway.gateway.lambdas = self.lambdas
             url_functions = [f.name for f in self.stack.functions.values() if f.has_url]
             if len(url_functions) != 1:
@@ -152,6 +180,9 @@ class Emulator:
         if self.lambdas is not None:
             self.lambdas.shutdown()
             self.lambdas = None
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir)  # links only: what they point at stays
+            self._runtime_dir = None
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None

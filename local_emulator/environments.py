@@ -2,7 +2,9 @@
 
 An environment starts cold on first use (process start and handler import) and
 is reused after. A crash or a timeout ends only that environment; the next
-invocation gets a fresh one.
+invocation gets a fresh one. A function with built code (``FunctionConfig.code_dir``)
+runs in the emulated Lambda runtime (``local_emulator.runtime``): isolated, its code
+and the runtime's boto3 only; others run the working directory's code.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
+from local_emulator.runtime import LambdaRuntime
 from local_emulator.stack import FunctionConfig
 from sdk.clock import SystemClock
+from sdk.errors import SteplineError
 
 COLD_START_TIMEOUT_SECONDS = 60.0
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 logger = logging.getLogger("stepline.emulator")
 
 
@@ -41,7 +47,12 @@ class InvokeResult:
 class Environment:
     """One worker process running one function's handler."""
 
-    def __init__(self, function: FunctionConfig, base_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        function: FunctionConfig,
+        base_env: dict[str, str],
+        runtime: LambdaRuntime | None = None,
+    ) -> None:
         self.function = function
         env = {**os.environ, **base_env, **function.environment}
         env.update(
@@ -50,12 +61,15 @@ class Environment:
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
             AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout_seconds),
         )
+        command = [sys.executable, "-m", "local_emulator.worker"]
+        cwd = None
+        if function.code_dir is not None:
+            if runtime is None:
+                raise SteplineError(f"{function.name} has built code but no runtime to run it")
+            command, cwd = runtime.command(str(WORKER_SCRIPT)), function.code_dir
+            env.update(runtime.environment(Path(function.code_dir)))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local_emulator.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=cwd, text=True
         )
         self.invocations = 0
         self.current: Any = None  # the payload of the invocation in flight, if any
@@ -124,9 +138,16 @@ class Environment:
 class EnvironmentPool:
     """The environments of one function: reuse an idle one, start one when none is."""
 
-    def __init__(self, function: FunctionConfig, base_env: dict[str, str], limit: int) -> None:
+    def __init__(
+        self,
+        function: FunctionConfig,
+        base_env: dict[str, str],
+        limit: int,
+        runtime: LambdaRuntime | None = None,
+    ) -> None:
         self.function = function
         self._base_env = base_env
+        self._runtime = runtime
         self._limit = limit
         self._idle: list[Environment] = []
         self._all: list[Environment] = []
@@ -141,7 +162,7 @@ class EnvironmentPool:
                 if self._idle:
                     return self._idle.pop()
                 if len(self._all) < self._limit:
-                    env = Environment(self.function, self._base_env)
+                    env = Environment(self.function, self._base_env, self._runtime)
                     self._all.append(env)
                     self.cold_starts += 1
                     return env

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from local_emulator.environments import EnvironmentPool, InvokeResult
+from local_emulator.runtime import LambdaRuntime
 from local_emulator.stack import FunctionConfig
 from sdk.clock import SystemClock
 from sdk.errors import SteplineError
@@ -51,10 +52,12 @@ class LambdaService:
         *,
         environments_per_function: int = 4,
         retry_delay: Callable[[int], float] = lambda attempt: 0.05 * attempt,
+        runtime: LambdaRuntime | None = None,
     ) -> None:
+        """``runtime`` runs the functions that have built code (``FunctionConfig.code_dir``)."""
         self.functions = functions
         self._pools = {
-            name: EnvironmentPool(config, base_env, environments_per_function)
+            name: EnvironmentPool(config, base_env, environments_per_function, runtime)
             for name, config in functions.items()
         }
         self._async = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda-async")

@@ -20,6 +20,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -57,6 +58,7 @@ class FunctionConfig:
     on_failure: str | None = None
     has_url: bool = False
     arn: str = ""  # as moto created it, in the emulator's account
+    code_dir: str | None = None  # the built code it runs isolated; None: the working directory's
 
 
 @dataclass(frozen=True)
@@ -163,21 +165,44 @@ def _target(reference: Any) -> str:
     raise TemplateError(f"cannot resolve {reference!r}")
 
 
+def code_dirs(template_text: str, code_root: Path) -> dict[str, str]:
+    """Each function's ``CodeUri`` under ``code_root``, by logical id: the directories of a
+    template ``sam build`` wrote (``code_root`` is its directory)."""
+    template = yaml.safe_load(template_text)
+    default = template.get("Globals", {}).get("Function", {}).get("CodeUri")
+    found = {}
+    for logical, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        uri = resource.get("Properties", {}).get("CodeUri", default)
+        if not isinstance(uri, str) or not (code_root / uri).is_dir():
+            raise TemplateError(f"{logical}: CodeUri {uri!r} is not a directory under {code_root}")
+        found[logical] = str((code_root / uri).resolve())
+    return found
+
+
 def deploy(
-    clients: Any, template_text: str, stack_name: str, *, code_bucket: str = CODE_BUCKET
+    clients: Any,
+    template_text: str,
+    stack_name: str,
+    *,
+    code_bucket: str = CODE_BUCKET,
+    code_root: Path | None = None,
 ) -> Stack:
     """Create the stack in moto; ``clients(service)`` returns a boto3 client.
 
     ``code_bucket`` is created for the (empty) code bundle; bucket names are global
-    in moto as on AWS, so emulators sharing a process need one each.
+    in moto as on AWS, so emulators sharing a process need one each. With ``code_root``
+    (the directory of a built template) each function gets its built code directory.
     """
+    code = {} if code_root is None else code_dirs(template_text, code_root)
     translated = translate(template_text, code_bucket)
     moto_part, ours = _split(translated)
     s3 = clients("s3")
     s3.create_bucket(Bucket=code_bucket)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("README", "code runs from the emulator's working directory\n")
+        bundle.writestr("README", "the emulator runs the code (working or built directory)\n")
     s3.put_object(Bucket=code_bucket, Key=CODE_KEY, Body=archive.getvalue())
 
     cloudformation = clients("cloudformation")
@@ -202,7 +227,7 @@ def deploy(
         name=stack_name,
         table_name=outputs["JournalTableName"],
         bus_name=outputs["EventBusName"],
-        functions=_functions(clients("lambda"), translated["Resources"], ours, physical),
+        functions=_functions(clients("lambda"), translated["Resources"], ours, physical, code),
         emulated=ours,
         intrinsics=intrinsics,
         values_bucket=outputs.get("ValuesBucketName"),
@@ -245,9 +270,17 @@ def _invoke_settings(
 
 
 def _functions(
-    lambda_client: Any, resources: dict[str, Any], ours: dict[str, Any], physical: dict[str, str]
+    lambda_client: Any,
+    resources: dict[str, Any],
+    ours: dict[str, Any],
+    physical: dict[str, str],
+    code: dict[str, str],
 ) -> dict[str, FunctionConfig]:
-    settings: dict[str, dict[str, Any]] = {}
+    """The stack's functions as moto created them, with the settings the emulator keeps and,
+    for a built template, each one's code directory (``code``, by logical id)."""
+    settings: dict[str, dict[str, Any]] = {
+        physical[logical]: {"code_dir": code_dir} for logical, code_dir in code.items()
+    }
     for resource in ours.values():
         if resource["Type"] not in ("AWS::Lambda::Url", "AWS::Lambda::EventInvokeConfig"):
             continue

@@ -1,9 +1,13 @@
 """One Lambda execution environment: a process that imports a handler once and serves it.
 
-Started by ``local_emulator.environments`` as ``python -m local_emulator.worker``
-with the function's environment. It reads one JSON request a line on stdin and
-writes one JSON reply a line on its original stdout; anything the handler prints
-goes to stderr, so logs never corrupt the protocol. It dies with its parent.
+Started by ``local_emulator.environments`` with the function's environment: in dev mode as
+``python -m local_emulator.worker`` with the working directory's code; for a built function
+as ``python3.11 -I -S -B .../worker.py`` with ``sys.path`` the built code
+(``LAMBDA_TASK_ROOT``) and the runtime's boto3 (``LAMBDA_RUNTIME_DIR``) only, as on
+Lambda. So this module imports nothing but the standard library. It reads one JSON
+request a line on stdin and writes one JSON reply a line on its original stdout; anything
+the handler prints goes to stderr, so logs never corrupt the protocol. It dies with its
+parent.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
-
-from sdk.clock import SystemClock
 
 
 @dataclass
@@ -35,7 +37,7 @@ class WorkerContext:
     log_stream_name: str = "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(SystemClock().now().timestamp() * 1000))
+        return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
 def _die_with_parent() -> None:
@@ -52,6 +54,19 @@ def _die_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _set_path() -> None:
+    """The function's code first: the built code and the runtime's boto3 when
+    ``LAMBDA_TASK_ROOT`` is set, else the working directory; never this file's directory."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or os.curdir) == here:
+        del sys.path[0]
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root is not None:
+        sys.path[:0] = [task_root, os.environ["LAMBDA_RUNTIME_DIR"]]
+    elif os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def _load_handler(path: str) -> Any:
@@ -85,9 +100,7 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # the handler's prints and logs go to stderr
     sys.stdout = sys.stderr
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    _set_path()
     handler = _load_handler(os.environ["_HANDLER"])
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
