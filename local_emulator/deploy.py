@@ -7,8 +7,10 @@ written there and SAM's ``.aws-sam/`` build directory sit beside ``template.yaml
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,13 +118,19 @@ def write_samconfig(directory: Path, settings: SamSettings) -> str:
 
 
 def sam_executable() -> str:
-    """The path of ``sam``; ``SamNotFoundError`` when it is not on PATH."""
+    """``$STEPLINE_SAM``, else the ``sam`` installed beside this Python (the ``sam`` extra),
+    else ``sam`` on PATH; ``SamNotFoundError`` when there is none."""
+    beside = Path(sys.executable).parent / "sam"
+    for candidate in (os.environ.get("STEPLINE_SAM"), str(beside)):
+        if candidate and Path(candidate).is_file():
+            return candidate
     found = shutil.which("sam")
     if found is None:
         raise SamNotFoundError(
-            "the AWS SAM CLI (`sam`) is not on PATH: install it "
-            "(https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
-            "install-sam-cli.html, or `pip install aws-sam-cli`)"
+            "the AWS SAM CLI (`sam`) is not on PATH: install it in a venv of its own with "
+            "`python3 -m venv .venv-sam && .venv-sam/bin/pip install -e '.[sam]'` and run "
+            "`.venv-sam/bin/stepline deploy`, or see https://docs.aws.amazon.com/"
+            "serverless-application-model/latest/developerguide/install-sam-cli.html"
         )
     return found
 
