@@ -9,7 +9,7 @@ Each emulator keeps its AWS state in a moto account of its own, so several can r
 in one process, one after another or side by side, next to in-process fixtures.
 
 ``Emulator.built(build_dir)`` deploys what ``sam build`` wrote instead: each function runs
-its built code in the emulated Lambda runtime (``local_emulator.runtime``), isolated, with
+its built code in the emulated Lambda runtime (``local_emulator.lambda_.runtime``), isolated, with
 nothing but its bundle and boto3, so a bundle that misses a module fails here as on AWS.
 """
 
@@ -29,8 +29,8 @@ import boto3
 from local_emulator.accounts import drop_account, new_account_id
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
-from local_emulator.lambda_service import LambdaService
-from local_emulator.runtime import LambdaRuntime, provide_runtime
+from local_emulator.lambda_.runtime import LambdaRuntime, provide_runtime
+from local_emulator.lambda_.service import LambdaService
 from local_emulator.scheduler import (
     SWEEPER_HANDLER,
     RecurringDispatcher,

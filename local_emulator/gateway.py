@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from local_emulator.accounts import ACCOUNT_HEADER
 from local_emulator.dynamodb import serialize_writes
-from local_emulator.lambda_service import FunctionNotFoundError, LambdaService
+from local_emulator.lambda_.service import FunctionNotFoundError, LambdaService
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # Services whose moto application depends on the signing service alone. moto works it

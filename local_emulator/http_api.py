@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local_emulator.lambda_service import ACCOUNT, LambdaService
+from local_emulator.lambda_.service import ACCOUNT, LambdaService
 from sdk.clock import SystemClock
 from sdk.ids import new_execution_id as new_request_id
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from local_emulator.lambda_service import LambdaService
+from local_emulator.lambda_.service import LambdaService
 from sdk.clock import Clock, SystemClock
 from sdk.journal.records import parse_iso
 

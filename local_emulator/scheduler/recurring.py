@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from local_emulator.lambda_service import LambdaService, function_name
+from local_emulator.lambda_.service import LambdaService, function_name
 from local_emulator.scheduler.expressions import (
     Cron,
     Rate,

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from local_emulator.lambda_service import LambdaService
+from local_emulator.lambda_.service import LambdaService
 from local_emulator.sqs.models import (
     MAX_RECEIVE,
     EventSourceMapping,

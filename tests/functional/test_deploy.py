@@ -30,7 +30,7 @@ from infra.bundle import (
 from infra.template import FUNCTION_SUFFIXES, synth
 from local_emulator.api_client import ApiClient
 from local_emulator.emulator import Emulator
-from local_emulator.runtime import LambdaRuntime, check_import, provide_runtime
+from local_emulator.lambda_.runtime import LambdaRuntime, check_import, provide_runtime
 from tests.lambda_builds import (
     ELF_MACHINES,
     ROOT,
@@ -227,7 +227,7 @@ def test_every_deployed_function_runs_its_built_code_isolated(
         assert function.code_dir is not None
         assert Path(function.code_dir).parent == builds["x86_64"].resolve()
     api.workflows()
-    workers = [c for c in _worker_commands() if c[-1].endswith("local_emulator/worker.py")]
+    workers = [c for c in _worker_commands() if c[-1].endswith("local_emulator/lambda_/worker.py")]
     assert workers and all(command[1:4] == ["-I", "-S", "-B"] for command in workers)
     assert not list(builds["x86_64"].rglob("__pycache__"))  # read-only code, as on Lambda
 

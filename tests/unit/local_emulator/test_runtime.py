@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from local_emulator import worker
-from local_emulator.environments import Environment
-from local_emulator.runtime import LambdaRuntime, check_import, provide_runtime
+from local_emulator.lambda_ import worker
+from local_emulator.lambda_.environments import Environment
+from local_emulator.lambda_.runtime import LambdaRuntime, check_import, provide_runtime
 from local_emulator.stack import FunctionConfig, TemplateError, code_dirs
 from sdk.errors import SteplineError
 

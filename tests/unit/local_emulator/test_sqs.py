@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 from moto import mock_aws
 
-from local_emulator.environments import InvokeResult
+from local_emulator.lambda_.environments import InvokeResult
 from local_emulator.sqs import EventSourceMapping, QueuePoller, event_source_mappings
 from local_emulator.sqs.models import settle, sqs_event
 from tests.unit.local_emulator.stacks import undeployed_stack

@@ -1,7 +1,7 @@
 """One Lambda execution environment: a process that imports a handler once and serves it.
 
-Started by ``local_emulator.environments`` with the function's environment: in dev mode as
-``python -m local_emulator.worker`` with the working directory's code; for a built function
+Started by ``local_emulator.lambda_.environments`` with the function's environment: in dev mode as
+``python -m local_emulator.lambda_.worker`` with the working directory's code; for a built function
 as ``python3.11 -I -S -B .../worker.py`` with ``sys.path`` the built code
 (``LAMBDA_TASK_ROOT``) and the runtime's boto3 (``LAMBDA_RUNTIME_DIR``) only, as on
 Lambda. So this module imports nothing but the standard library. It reads one JSON

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from local_emulator.environments import EnvironmentPool, InvokeResult
-from local_emulator.runtime import LambdaRuntime
+from local_emulator.lambda_.environments import EnvironmentPool, InvokeResult
+from local_emulator.lambda_.runtime import LambdaRuntime
 from local_emulator.stack import FunctionConfig
 from sdk.clock import SystemClock
 from sdk.errors import SteplineError

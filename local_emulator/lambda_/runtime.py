@@ -10,7 +10,7 @@ runtime's boto3 beside it, and nothing else. Here:
   written into the code (read-only on Lambda);
 - a script run that way puts the code directory and the runtime directory first on
   ``sys.path``, from ``LAMBDA_TASK_ROOT`` and ``LAMBDA_RUNTIME_DIR`` as Lambda names them
-  (``local_emulator/worker.py`` does, and so does ``check_import``).
+  (``local_emulator/lambda_/worker.py`` does, and so does ``check_import``).
 
 ``check_import`` imports a built function's handler and the app it runs that way: what is
 missing from the bundle fails there instead of at the first invocation on AWS.

@@ -3,7 +3,7 @@
 An environment starts cold on first use (process start and handler import) and
 is reused after. A crash or a timeout ends only that environment; the next
 invocation gets a fresh one. A function with built code (``FunctionConfig.code_dir``)
-runs in the emulated Lambda runtime (``local_emulator.runtime``): isolated, its code
+runs in the emulated Lambda runtime (``local_emulator.lambda_.runtime``): isolated, its code
 and the runtime's boto3 only; others run the working directory's code.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from local_emulator.runtime import LambdaRuntime
+from local_emulator.lambda_.runtime import LambdaRuntime
 from local_emulator.stack import FunctionConfig
 from sdk.clock import SystemClock
 from sdk.errors import SteplineError
@@ -61,7 +61,7 @@ class Environment:
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
             AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout_seconds),
         )
-        command = [sys.executable, "-m", "local_emulator.worker"]
+        command = [sys.executable, "-m", "local_emulator.lambda_.worker"]
         cwd = None
         if function.code_dir is not None:
             if runtime is None:
