@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 
 from local_emulator.accounts import drop_account, new_account_id
+from local_emulator.events import EventDispatcher, event_routes
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
 from local_emulator.lambda_.runtime import LambdaRuntime, provide_runtime
@@ -143,6 +144,9 @@ class Emulator:
                 self.stack.functions, worker_env, runtime=self._lambda_runtime()
             )
             self._gateway.gateway.lambdas = self.lambdas
+            self._gateway.gateway.events = EventDispatcher(
+                event_routes(self.stack), self.lambdas, self.account_id, REGION
+            )
             url_functions = [f.name for f in self.stack.functions.values() if f.has_url]
             if len(url_functions) != 1:
                 raise SteplineError(f"expected one function with a URL, found {url_functions}")

@@ -13,7 +13,9 @@ another emulator or an in-process fixture in the same process never sees its sta
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -22,8 +24,10 @@ from urllib.parse import unquote
 
 from local_emulator.accounts import ACCOUNT_HEADER
 from local_emulator.dynamodb import serialize_writes
+from local_emulator.events import EventDispatcher
 from local_emulator.lambda_.service import FunctionNotFoundError, LambdaService
 
+PUT_EVENTS = "AWSEvents.PutEvents"
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # Services whose moto application depends on the signing service alone. moto works it
 # out anew for every request, scanning its package directory as it does; we ask once.
@@ -31,7 +35,8 @@ CACHED_SERVICES = frozenset({"dynamodb", "events", "lambda", "scheduler", "sqs"}
 ACCOUNT_ENVIRON_KEY = "HTTP_" + ACCOUNT_HEADER.upper().replace("-", "_")
 STOP_SECONDS = 0.5  # how long stop() waits for in-flight requests, twice at most
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+StartResponse = Callable[..., Any]
+logger = logging.getLogger("stepline.emulator")
 
 
 class Gateway:
@@ -45,14 +50,38 @@ class Gateway:
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._apps: dict[str, Any] = {}  # signing service -> moto's Flask app
         self.lambdas: LambdaService | None = None
+        self.events: EventDispatcher | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if match and environ["REQUEST_METHOD"] == "POST" and self.lambdas is not None:
             return self._invoke(unquote(match["name"]), environ, start_response)
         environ[ACCOUNT_ENVIRON_KEY] = self.account_id
+        if environ.get("HTTP_X_AMZ_TARGET") == PUT_EVENTS and self.events is not None:
+            return self._put_events(self.events, environ, start_response)
         result: Iterable[bytes] = self._moto_app(environ)(environ, start_response)
         return result
+
+    def _put_events(
+        self, events: EventDispatcher, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """moto answers; then the accepted entries go to the rules' targets."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            answer["ok"] = status.startswith("200")
+            return start_response(status, headers, *rest)
+
+        body = b"".join(self._moto_app(environ)(environ, capture))
+        if answer.get("ok"):
+            try:
+                events.put_events(json.loads(raw), json.loads(body))
+            except Exception:  # the caller's request succeeded; a dispatch bug is logged
+                logger.exception("delivering put events failed")
+        return [body]
 
     def _moto_app(self, environ: dict[str, Any]) -> Any:
         """moto's Flask application for this request."""

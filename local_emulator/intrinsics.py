@@ -77,7 +77,7 @@ class Intrinsics:
             return pseudo[logical_id]
         if logical_id in self.parameters:
             return self.parameters[logical_id]
-        if logical_id in self.physical:
+        if self.physical.get(logical_id):  # (moto leaves some, an event bus's, empty)
             return self.physical[logical_id]
         resource = self.resources.get(logical_id)
         if resource is None:
@@ -99,6 +99,9 @@ class Intrinsics:
             return name if attribute == "QueueName" else f"{prefix.format('sqs')}:{name}"
         if attribute == "Arn" and kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{self.account}:role/{physical}"
+        if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
+            name = physical.rsplit("/", 1)[-1]  # the bus's name (or its ARN)
+            return name if attribute == "Name" else f"{prefix.format('events')}:event-bus/{name}"
         if attribute == "Arn" and kind == "AWS::Scheduler::ScheduleGroup":
             return f"{prefix.format('scheduler')}:schedule-group/{physical}"
         raise IntrinsicError(f"the emulator cannot resolve {logical_id}.{attribute} ({kind})")

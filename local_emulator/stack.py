@@ -116,14 +116,10 @@ def translate(template_text: str, code_bucket: str = CODE_BUCKET) -> dict[str, A
     return translated
 
 
-def _scheduled_rule(resource: dict[str, Any]) -> bool:
-    """An EventBridge rule that fires on a schedule rather than on matching events."""
-    properties = resource.get("Properties", {})
-    return (
-        resource["Type"] == "AWS::Events::Rule"
-        and "ScheduleExpression" in properties
-        and "EventPattern" not in properties
-    )
+def _emulated_rule(resource: dict[str, Any]) -> bool:
+    """An EventBridge rule: moto never fires a scheduled one, and one with a Lambda target
+    makes moto's PutEvents fail; the emulator runs both (``scheduler``, ``events``)."""
+    return bool(resource["Type"] == "AWS::Events::Rule")
 
 
 def _names_any(resource: dict[str, Any], logical_ids: dict[str, Any]) -> bool:
@@ -137,7 +133,7 @@ def _split(translated: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     ours = {
         logical: resource
         for logical, resource in resources.items()
-        if resource["Type"] in EMULATOR_TYPES or _scheduled_rule(resource)
+        if resource["Type"] in EMULATOR_TYPES or _emulated_rule(resource)
     }
     # Permissions granting a kept resource the right to invoke: the emulator needs none.
     dropped = {

@@ -121,8 +121,8 @@ def recurring_schedules(
         if kind not in ("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
             continue
         props = stack.resolve(resource.get("Properties", {}))
-        if props.get("State", "ENABLED") != "ENABLED":
-            continue
+        if props.get("State", "ENABLED") != "ENABLED" or "ScheduleExpression" not in props:
+            continue  # disabled, or a rule matching events (``local_emulator.events``)
         read = _schedule if kind == "AWS::Scheduler::Schedule" else _rule
         try:
             found += read(stack, logical, props)
