@@ -68,6 +68,17 @@ def _reasons(exc: ClientError) -> list[str]:
     return [str(r.get("Code", "")) for r in reasons]
 
 
+# Cancellation reasons that say "not now" (two transactions on one item, a hot partition):
+# the publish backs off and tries again, as for a sequence id another publisher took.
+TRANSIENT_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+
+def _transient(reasons: list[str]) -> bool:
+    return any(reason in TRANSIENT_REASONS for reason in reasons)
+
+
 def _cancelled(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
@@ -114,7 +125,7 @@ class DynamoTopicLog:
                 reasons = _reasons(exc)
                 if len(reasons) < 2 or reasons[1] == "ConditionalCheckFailed":
                     return self._already(topic, event.id, token)
-                if reasons[0] != "ConditionalCheckFailed":
+                if reasons[0] != "ConditionalCheckFailed" and not _transient(reasons):
                     raise
             # Taken by another publisher: back off a random while (racing publishers spread
             # out instead of colliding again), then try after the topic's new last event.

@@ -19,7 +19,7 @@ from sdk.clock import Clock, SystemClock
 from sdk.events.log import TopicLog, log_for
 from sdk.events.subscriptions import subscribers
 from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
-from sdk.events.waking import invoke_quietly, sweep_pending, wake_waiters
+from sdk.events.waking import invoke_quietly, logger, sweep_pending, wake_waiters
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
@@ -76,8 +76,11 @@ class Publisher:
             return published  # its first publish started and woke what it had to
         for execution_id in started:
             self._invoke(execution_id)
-        self.wake_waiters(topic)
-        self.log.clear_pending(topic, event.id)
+        try:
+            self.wake_waiters(topic)
+            self.log.clear_pending(topic, event.id)
+        except Exception:  # published: the event stays pending and the sweeper wakes them
+            logger.exception("waking the waiters of %s on %r failed", event.id, topic)
         return published
 
     def _execution(self, wf: Workflow[Any], event: TopicEvent) -> ExecutionRecord:

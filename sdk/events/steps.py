@@ -23,7 +23,7 @@ from typing import Any
 
 from sdk.errors import EventWaitTimeoutError, SteplineError
 from sdk.events.log import TopicLog, Waiter
-from sdk.events.publisher import Publisher
+from sdk.events.publisher import Publisher, triggered_id
 from sdk.events.topics import TopicEvent, check_topic
 from sdk.execution import ExecutionState
 from sdk.failures import ErrorInfo
@@ -109,26 +109,62 @@ def _consumed(state: ExecutionState, topic: str) -> set[int]:
     }
 
 
+def _since_start(log: TopicLog, topic: str, head: int, since: datetime) -> list[TopicEvent]:
+    """The events up to ``head`` created at or after ``since``, oldest first (paging back
+    from ``head`` until an older one)."""
+    found: list[TopicEvent] = []
+    upto = head
+    while upto > 0:
+        page = log.read_back(topic, upto=upto, limit=SCAN_LIMIT)
+        recent = [e for e in page if e.created_at >= since]
+        found += recent
+        if not page or len(recent) < len(page):
+            break
+        upto = page[-1].sequence_id - 1
+    return sorted(found, key=lambda e: e.sequence_id)
+
+
+def _trigger(state: ExecutionState, topic: str) -> int:
+    """The sequence id of the event of ``topic`` that started this execution, if one did:
+    a handler waiting on its own topic never takes its own trigger."""
+    try:
+        payload = json.loads(state.execution.input or "null")
+    except ValueError:
+        return 0
+    if not isinstance(payload, dict) or payload.get("topic") != topic:
+        return 0
+    event_id, sequence_id = payload.get("id"), payload.get("sequence_id")
+    if not isinstance(event_id, str) or not isinstance(sequence_id, int):
+        return 0
+    started = triggered_id(state.execution.workflow_id, topic, event_id)
+    return sequence_id if started == state.execution_id else 0
+
+
 def _candidate(
     state: ExecutionState, log: TopicLog, topic: str, head: int, deadline: datetime | None
 ) -> tuple[TopicEvent | None, int]:
     """The oldest event this wait may take: published after the execution started (those
-    up to ``head`` were there when the wait began), not taken by another wait, created
-    before the deadline; and the last sequence id looked at."""
-    since = state.execution.created_at
+    up to ``head`` were there when the wait began), not its trigger, not taken by another
+    wait, created before the deadline; and the last sequence id looked at."""
     taken = _consumed(state, topic)
-    earlier = [
-        e for e in log.read_back(topic, upto=head, limit=SCAN_LIMIT) if e.created_at >= since
-    ]
-    later = log.read(topic, after=head, limit=SCAN_LIMIT)
-    seen = max([head, *(e.sequence_id for e in later)])
-    for event in sorted(earlier, key=lambda e: e.sequence_id) + later:
-        if event.sequence_id in taken:
-            continue
-        if deadline is not None and event.created_at > deadline:
-            break
-        return event, seen
-    return None, seen
+    trigger = _trigger(state, topic)
+
+    def takeable(event: TopicEvent) -> bool:
+        return event.sequence_id not in taken and event.sequence_id > trigger
+
+    for event in _since_start(log, topic, head, state.execution.created_at):
+        if takeable(event):
+            return (None if deadline is not None and event.created_at > deadline else event), head
+    seen = head
+    while True:
+        page = log.read(topic, after=seen, limit=SCAN_LIMIT)
+        for event in page:
+            seen = event.sequence_id
+            if takeable(event):
+                late = deadline is not None and event.created_at > deadline
+                return (None if late else event), seen
+        if len(page) < SCAN_LIMIT:
+            return None, seen
 
 
 def _decide(

@@ -99,6 +99,8 @@ def encode_data(data: object, max_bytes: int) -> str:
         text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"event data is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidEventError("event data is nested too deeply to be JSON") from None
     size = len(text.encode())
     if size > max_bytes:
         raise InvalidEventError(f"event data is {size} bytes; the limit is {max_bytes}")
