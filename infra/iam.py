@@ -51,18 +51,22 @@ class Access:
 
 
 _READ_WRITE = ("s3:GetObject", "s3:PutObject")
+# What publishing events and waiting for them take: the topic log's queries, its
+# transactions (each item authorized as PutItem), waking executions (UpdateItem), reading an
+# id already published (GetItem) and dropping waiters (DeleteItem).
+_PUBLISH_AND_WAIT = (
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
 
 ACCESS: dict[str, Access] = {
     # Replays and records steps, starts children, reports to parents, cancels children,
     # publishes events and waits for them (a waiter is written, then deleted).
     "RunnerFunction": Access(
-        journal=(
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-        ),
+        journal=_PUBLISH_AND_WAIT,
         indexes=(BY_PARENT_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
@@ -77,13 +81,7 @@ ACCESS: dict[str, Access] = {
     # Lists what is due, re-drives it or delivers a finished child's outcome to its parent;
     # wakes the waiters of events whose publisher died first (dropping stale waiters).
     "SweeperFunction": Access(
-        journal=(
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-        ),
+        journal=_PUBLISH_AND_WAIT,
         indexes=(BY_DUE_INDEX,),
         values=_READ_WRITE,
         invokes=("runner",),
@@ -106,13 +104,7 @@ ACCESS: dict[str, Access] = {
     # Publishes the events put on the bus: the topic log, triggered executions, waiters.
     # (A bus entry is at most 256 KB: its data always fits the journal, never S3.)
     ROUTER_FUNCTION: Access(
-        journal=(
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-        ),
+        journal=_PUBLISH_AND_WAIT,
         invokes=("runner",),
     ),
 }
