@@ -31,17 +31,18 @@ SAM_TIMEOUT_SECONDS = 600
 
 
 def sam_executable() -> str:
-    """``$STEPLINE_SAM``, else the SAM CLI of ``.venv-sam``, else ``sam`` on the PATH."""
+    """``$STEPLINE_SAM``, else the SAM CLI of ``.venv-sam`` (what ``.ci/run`` installs), else
+    what ``stepline deploy`` would run."""
+    from local_emulator.deploy import SamNotFoundError
+    from local_emulator.deploy import sam_executable as deploy_sam
+
     for candidate in (os.environ.get("STEPLINE_SAM"), str(SAM_VENV / "bin" / "sam")):
         if candidate and Path(candidate).is_file():
             return candidate
-    found = shutil.which("sam")
-    if found is None:
-        raise FileNotFoundError(
-            "no SAM CLI: `python3 -m venv .venv-sam && .venv-sam/bin/pip install aws-sam-cli` "
-            "(.ci/run does)"
-        )
-    return found
+    try:
+        return deploy_sam()
+    except SamNotFoundError as exc:
+        raise FileNotFoundError(f"{exc} (.ci/run installs it)") from None
 
 
 def fill_wheelhouse(requirements: Path, wheelhouse: Path = WHEELHOUSE) -> Path:
