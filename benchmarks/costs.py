@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from benchmarks.dynamo_meter import DynamoMeter  # noqa: E402
 from examples.orders import process_order  # noqa: E402
 from sdk import App, Client, Engine, EventPayload, WorkflowContext, workflow  # noqa: E402
 from sdk.clock import VirtualClock  # noqa: E402
@@ -69,8 +69,6 @@ LAMBDA_MODEL = {
 # Lambda's event source mapping (one of each per message at worst).
 SQS_REQUESTS_PER_WAKEUP = 3
 
-WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-READ_OPS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 
 
 def trivial(i: int) -> int:
@@ -122,46 +120,6 @@ SCENARIOS: list[tuple[str, str, Any, int]] = [
 ]
 
 
-class Meter:
-    """DynamoDB requests and capacity units, through botocore's events."""
-
-    def __init__(self, client: Any) -> None:
-        self.requests: Counter[str] = Counter()
-        self.units = {"write": 0.0, "read": 0.0}
-        events = client.meta.events
-        for op in WRITE_OPS | READ_OPS:
-            events.register(f"before-parameter-build.dynamodb.{op}", self._ask_for_capacity)
-        events.register("before-call.dynamodb.*", self._count)
-        events.register(
-            "before-parameter-build.dynamodb.TransactWriteItems", self._transaction
-        )
-        events.register("after-call.dynamodb.*", self._capacity)
-
-    def _ask_for_capacity(self, params: dict[str, Any], **_: Any) -> None:
-        params.setdefault("ReturnConsumedCapacity", "TOTAL")
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.requests[model.name] += 1
-
-    def _transaction(self, params: dict[str, Any], **_: Any) -> None:
-        """DynamoDB charges 2 write units per KB of each item of a transaction (moto reports
-        less): counted from the request."""
-        self.units["write"] += sum(
-            2 * math.ceil(len(json.dumps(next(iter(op.values())).get("Item", {}))) / 1024)
-            for op in params["TransactItems"]
-        )
-
-    def _capacity(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        if model.name == "TransactWriteItems":
-            return  # counted from the request
-        kind = "write" if model.name in WRITE_OPS else "read" if model.name in READ_OPS else None
-        capacity = parsed.get("ConsumedCapacity") or {}
-        if isinstance(capacity, list):  # batch operations report one entry per table
-            capacity = {"CapacityUnits": sum(c.get("CapacityUnits", 0.0) for c in capacity)}
-        if kind is not None:
-            self.units[kind] += float(capacity.get("CapacityUnits", 0.0))
-
-
 class CountingTimers(ManualTimers):
     """Timers on the virtual clock that remember which AWS route each would take."""
 
@@ -196,7 +154,7 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         queue = Queue()
         journal = DynamoJournal(dynamodb, TABLE)
         engine = Engine(APP, journal, clock, timers=timers, invoker=queue)
-        meter = Meter(dynamodb)
+        meter = DynamoMeter(dynamodb)
         client = Client(APP, journal, queue, clock=clock)
         if workflow_id == EVENT:
             published = client.publish_event(payload, {"order_id": "o-1"})

@@ -22,13 +22,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.dynamo_meter import DynamoMeter  # noqa: E402
 from sdk import App, Client, Engine, InlineInvoker, MemoryJournal, WorkflowContext, workflow  # noqa: E402
 from sdk.journal import ExecutionRecord, ExecutionStatus, Journal  # noqa: E402
 
@@ -38,8 +38,6 @@ PEERS = {
     "aws-durable-testing": "benchmarks.peers.aws_durable",
     "dbos-sqlite": "benchmarks.peers.dbos_sqlite",
 }
-WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-READ_OPS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 TABLE = "stepline-bench"
 
 
@@ -65,42 +63,6 @@ async def gather(ctx: WorkflowContext, n: int) -> int:
 
 
 APP = App([sequential, gather])
-
-
-class DynamoCounter:
-    """Counts DynamoDB requests and consumed write units through botocore's events."""
-
-    def __init__(self, client: Any) -> None:
-        self.requests: Counter[str] = Counter()
-        self.write_units = 0.0
-        events = client.meta.events
-        for op in WRITE_OPS:
-            events.register(f"before-parameter-build.dynamodb.{op}", self._ask_for_capacity)
-        events.register("before-call.dynamodb.*", self._count)
-        events.register("after-call.dynamodb.*", self._capacity)
-
-    def _ask_for_capacity(self, params: dict[str, Any], **_: Any) -> None:
-        params.setdefault("ReturnConsumedCapacity", "TOTAL")
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.requests[model.name] += 1
-
-    def _capacity(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        if model.name in WRITE_OPS:
-            capacity = parsed.get("ConsumedCapacity") or {}
-            self.write_units += float(capacity.get("CapacityUnits", 0.0))
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.write_units = 0.0
-
-    @property
-    def writes(self) -> int:
-        return sum(n for op, n in self.requests.items() if op in WRITE_OPS)
-
-    @property
-    def reads(self) -> int:
-        return sum(n for op, n in self.requests.items() if op in READ_OPS)
 
 
 def stepline_client(journal: Journal) -> Client:
@@ -149,7 +111,7 @@ def replay_cpu_us_per_step(client: Client, journal: Journal, n: int) -> float:
 
 
 @contextlib.contextmanager
-def moto_journal() -> Iterator[tuple[Journal, DynamoCounter]]:
+def moto_journal() -> Iterator[tuple[Journal, DynamoMeter]]:
     import boto3
     from moto import mock_aws
 
@@ -161,7 +123,7 @@ def moto_journal() -> Iterator[tuple[Journal, DynamoCounter]]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1", config=client_config())
         client.create_table(**table_definition(TABLE))
-        yield DynamoJournal(client, TABLE), DynamoCounter(client)
+        yield DynamoJournal(client, TABLE), DynamoMeter(client)
 
 
 def bench_stepline_memory(quick: bool) -> dict[str, Any]:
