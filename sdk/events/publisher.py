@@ -64,18 +64,15 @@ class Publisher:
 
     def _publish_one(self, topic: str, event: NewEvent) -> Published:
         handlers = subscribers(self.app, topic, event.event_type)
-        started: list[str] = []
 
         def starts(stored: TopicEvent) -> list[ExecutionRecord]:
-            records = [self._execution(wf, stored) for wf in handlers]
-            started[:] = [r.execution_id for r in records]
-            return records
+            return [self._execution(wf, stored) for wf in handlers]
 
         published = self.log.append(topic, event, starts if handlers else None)
         if published.duplicate:
             return published  # its first publish started and woke what it had to
-        for execution_id in started:
-            self._invoke(execution_id)
+        for wf in handlers:
+            self._invoke(triggered_id(wf.id, topic, event.id))
         try:
             self.wake_waiters(topic)
             self.log.clear_pending(topic, event.id)
