@@ -167,14 +167,20 @@ def _candidate(
             return None, seen
 
 
+def _deadline(waiting: StepRecord) -> datetime | None:
+    """The deadline the wait's bookkeeping record holds (``None``: no timeout)."""
+    deadline = json.loads(waiting.output or "{}")["deadline"]
+    return None if deadline is None else parse_iso(deadline)
+
+
 def _decide(
     state: ExecutionState, log: TopicLog, key: str, topic: str, waiting: StepRecord
 ) -> StepRecord | None:
     """Record the event taken or the timeout; ``None`` while neither has happened."""
-    info = json.loads(waiting.output or "{}")
-    deadline = None if info["deadline"] is None else parse_iso(info["deadline"])
+    deadline = _deadline(waiting)
+    head = int(json.loads(waiting.output or "{}")["head"])
     with state.infrastructure(f"cannot read topic {topic!r}"):
-        event, seen = _candidate(state, log, topic, info["head"], deadline)
+        event, seen = _candidate(state, log, topic, head, deadline)
     now = state.now()
     if event is not None:
         record = StepRecord(
@@ -214,9 +220,9 @@ async def wait_for_event(
         )
         record = _decide(state, log, key, topic, waiting)
         if record is None:
-            info = json.loads(waiting.output or "{}")
-            wake_at = None if info["deadline"] is None else parse_iso(info["deadline"])
-            await state.block(key, None if wake_at is None else wake_at + TIMEOUT_GRACE, reports=1)
+            deadline = _deadline(waiting)
+            wake_at = None if deadline is None else deadline + TIMEOUT_GRACE
+            await state.block(key, wake_at, reports=1)
     if record.status is StepStatus.FAILED:
         assert record.error is not None
         raise record.error.rebuild(step_key=key)
