@@ -8,8 +8,9 @@ run is kept out of what moto receives and read by the emulator from the translat
 template instead (``Stack.emulated``): function URLs and async-invoke settings;
 event source mappings (moto would invoke the function itself on every SendMessage);
 EventBridge Scheduler groups and schedules (moto's CloudFormation skips them; the
-emulator creates the groups through moto's Scheduler API); and scheduled rules
-(moto never fires them), with the Lambda permissions that name them. Of the on-failure
+emulator creates the groups through moto's Scheduler API); and EventBridge rules (moto
+never fires a scheduled one, and one with a Lambda target makes its PutEvents fail), with
+the Lambda permissions that name them. Of the on-failure
 destinations, the emulator delivers to functions; a queue destination (the failure
 function's dead-letter queue) receives nothing locally.
 """
@@ -36,6 +37,9 @@ EMULATOR_TYPES = (
     "AWS::Lambda::EventSourceMapping",
     "AWS::Scheduler::ScheduleGroup",
     "AWS::Scheduler::Schedule",
+    # moto never fires a scheduled rule, and a rule with a Lambda target makes moto's
+    # PutEvents fail: the emulator runs rules itself (``scheduler``, ``events``).
+    "AWS::Events::Rule",
 )
 DEFAULT_RETRY_ATTEMPTS = 2
 REGION = "us-east-1"
@@ -116,12 +120,6 @@ def translate(template_text: str, code_bucket: str = CODE_BUCKET) -> dict[str, A
     return translated
 
 
-def _emulated_rule(resource: dict[str, Any]) -> bool:
-    """An EventBridge rule: moto never fires a scheduled one, and one with a Lambda target
-    makes moto's PutEvents fail; the emulator runs both (``scheduler``, ``events``)."""
-    return bool(resource["Type"] == "AWS::Events::Rule")
-
-
 def _names_any(resource: dict[str, Any], logical_ids: dict[str, Any]) -> bool:
     text = json.dumps(resource)
     return any(f'"{logical}"' in text for logical in logical_ids)
@@ -133,7 +131,7 @@ def _split(translated: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     ours = {
         logical: resource
         for logical, resource in resources.items()
-        if resource["Type"] in EMULATOR_TYPES or _emulated_rule(resource)
+        if resource["Type"] in EMULATOR_TYPES
     }
     # Permissions granting a kept resource the right to invoke: the emulator needs none.
     dropped = {
