@@ -32,7 +32,7 @@ from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
 from sdk.sweeper import Sweeper
-from sdk.timers import ManualTimers
+from sdk.timers import ManualTimers, VirtualDue
 from sdk.values import S3ValueStore
 from sdk.workflow import Workflow
 
@@ -95,6 +95,8 @@ class InProcessStepline(_Base):
         self.invoker = InlineInvoker(self.engine)
         self.client = Client(self.app, self.journal, self.invoker, clock=self.clock)
         self.sweeper = Sweeper(self.journal, self.invoker, self.clock)
+        # what ``advance`` stops for besides wake-ups: schedule ticks, batch windows
+        self.due: list[VirtualDue] = []
 
     def aws_client(self, service: str, **options: Any) -> Any:
         """A boto3 client of ``service`` on this fixture's moto account."""
@@ -113,7 +115,9 @@ class InProcessStepline(_Base):
         """Move the virtual clock forward, resuming each execution as its wait ends and
         running the sweeper on the way (as AWS runs it every minute)."""
         length = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
-        self.timers.advance(self.clock, length, self.invoker.invoke_async, self.sweeper.sweep)
+        self.timers.advance(
+            self.clock, length, self.invoker.invoke_async, self.sweeper.sweep, self.due
+        )
 
     def close(self) -> None:
         self._mock.stop(remove_data=False)

@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sdk.clock import VirtualClock
+
+
+class VirtualDue(Protocol):
+    """Something a virtual clock must stop for: a schedule's next tick, a batch window."""
+
+    def next_due(self) -> datetime | None:
+        """When it next comes due (``None``: nothing pending)."""
+        ...
+
+    def fire(self, now: datetime) -> object:
+        """Fire what is due at ``now`` (nothing if nothing is)."""
+        ...
 
 
 class Timers(Protocol):
@@ -64,29 +76,39 @@ class ManualTimers:
         length: timedelta,
         invoke: Callable[[str], None],
         sweep: Callable[[], object] | None = None,
+        also: Sequence[VirtualDue] = (),
     ) -> int:
         """Move ``clock`` forward by ``length``, firing timers in order as it passes them.
 
         The clock stops at each timer's time and invokes its execution, so timers that
         resumed executions schedule on the way fire too if they fall inside ``length``;
-        ``sweep`` (the sweeper) runs at every stop and at the end. Returns how many fired.
+        it stops as well where one of ``also`` (schedule ticks, batch windows) comes due
+        and fires it. ``sweep`` (the sweeper) runs at every stop and at the end. Returns
+        how many timers fired.
         """
         target = clock.now() + length
         fired = 0
         while True:
             with self._lock:
                 upcoming = self._heap[0].wake_at if self._heap else None
-            if upcoming is None or upcoming > target:
+            dues = [d for d in (source.next_due() for source in also) if d is not None]
+            stop = min([upcoming, *dues] if upcoming is not None else dues, default=None)
+            if stop is None or stop > target:
                 break
-            if upcoming > clock.now():
-                clock.advance(seconds=(upcoming - clock.now()).total_seconds())
-            for timer in self.due(clock.now()):
+            if stop > clock.now():
+                clock.advance(seconds=(stop - clock.now()).total_seconds())
+            now = clock.now()
+            for timer in self.due(now):
                 invoke(timer.execution_id)
                 fired += 1
+            for source in also:
+                source.fire(now)
             if sweep is not None:
                 sweep()
         if target > clock.now():
             clock.advance(seconds=(target - clock.now()).total_seconds())
+        for source in also:
+            source.fire(clock.now())
         if sweep is not None:
             sweep()
         return fired
