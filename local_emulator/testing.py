@@ -27,7 +27,10 @@ from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import VirtualClock
 from sdk.engine import Engine
 from sdk.errors import SteplineError
+from sdk.events.batches import Batcher
+from sdk.events.log import log_for
 from sdk.events.topics import Published
+from sdk.events.windows import ManualBatchWindows
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.records import StepRecord
 from sdk.journal.schema import table_definition
@@ -91,12 +94,23 @@ class InProcessStepline(_Base):
         self.values = S3ValueStore(s3, VALUES_BUCKET)
         self.journal = DynamoJournal(dynamodb, TABLE, values=self.values)
         self.timers = ManualTimers()
-        self.engine = Engine(self.app, self.journal, self.clock, timers=self.timers)
+        # batch windows on the virtual clock stand in for SQS and its event source mapping
+        self.windows = ManualBatchWindows(
+            self.app, lambda items: self.batcher.start(items), self.clock
+        )
+        self.engine = Engine(
+            self.app, self.journal, self.clock, timers=self.timers, batches=self.windows
+        )
         self.invoker = InlineInvoker(self.engine)
-        self.client = Client(self.app, self.journal, self.invoker, clock=self.clock)
-        self.sweeper = Sweeper(self.journal, self.invoker, self.clock)
+        log = log_for(self.journal, self.clock)
+        assert log is not None
+        self.batcher = Batcher(self.app, self.journal, log, self.invoker, self.clock)
+        self.client = Client(
+            self.app, self.journal, self.invoker, clock=self.clock, batches=self.windows
+        )
+        self.sweeper = Sweeper(self.journal, self.invoker, self.clock, batches=self.windows)
         # what ``advance`` stops for besides wake-ups: schedule ticks, batch windows
-        self.due: list[VirtualDue] = []
+        self.due: list[VirtualDue] = [self.windows]
 
     def aws_client(self, service: str, **options: Any) -> Any:
         """A boto3 client of ``service`` on this fixture's moto account."""

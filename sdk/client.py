@@ -26,6 +26,7 @@ from sdk.errors import (
     ResultTimeoutError,
     SteplineError,
 )
+from sdk.events.feeds import BatchFeed
 from sdk.events.publisher import Publisher, log_for
 from sdk.events.topics import Published, check_topic
 from sdk.ids import check_execution_id, new_execution_id
@@ -150,12 +151,20 @@ class Client:
     """Starts and inspects executions of the workflows of one app."""
 
     def __init__(
-        self, app: App, journal: Journal, invoker: Invoker, *, clock: Clock | None = None
+        self,
+        app: App,
+        journal: Journal,
+        invoker: Invoker,
+        *,
+        clock: Clock | None = None,
+        batches: BatchFeed | None = None,
     ) -> None:
+        """``batches``: the queues of batched workflows (needed to publish to their topics)."""
         self.app = app
         self.journal = journal
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
+        self.batches = batches
         self._publisher: Publisher | None = None
 
     def _resolve(self, workflow: Workflow[Any] | str) -> Workflow[Any]:
@@ -243,7 +252,9 @@ class Client:
             log = log_for(self.journal, self.clock)
             if log is None:
                 raise SteplineError(f"a {type(self.journal).__name__} keeps no topic log")
-            self._publisher = Publisher(self.app, self.journal, log, self.invoker, self.clock)
+            self._publisher = Publisher(
+                self.app, self.journal, log, self.invoker, self.clock, self.batches
+            )
         return self._publisher
 
     def cancel(self, execution_id: str) -> ExecutionRecord:

@@ -36,6 +36,7 @@ from sdk.errors import (
     WokenUp,
     WorkflowNotFoundError,
 )
+from sdk.events.feeds import BatchFeed
 from sdk.events.log import TopicLog
 from sdk.events.publisher import Publisher, log_for
 from sdk.execution import ExecutionState, InfrastructureFailure
@@ -107,6 +108,7 @@ class Engine:
         timers: Timers | None = None,
         invoker: Invoker | None = None,
         topics: TopicLog | None = None,
+        batches: BatchFeed | None = None,
     ) -> None:
         """Run executions of ``app`` on ``journal``.
 
@@ -118,6 +120,7 @@ class Engine:
             invoker: Starts children and resumes parents (needed for child workflows).
             topics: The topic log of ``publish_event`` and ``wait_for_event`` (by default
                 the one beside ``journal``).
+            batches: The queues of batched workflows (needed to publish to their topics).
         """
         self.app = app
         self.journal = journal
@@ -127,6 +130,7 @@ class Engine:
         self.timers = timers
         self.invoker = invoker
         self._topics = topics
+        self.batches = batches
 
     @property
     def publisher(self) -> Publisher | None:
@@ -135,7 +139,9 @@ class Engine:
             self._topics = log_for(self.journal, self.clock)
         if self._topics is None:
             return None
-        return Publisher(self.app, self.journal, self._topics, self.invoker, self.clock)
+        return Publisher(
+            self.app, self.journal, self._topics, self.invoker, self.clock, self.batches
+        )
 
     def start(
         self, execution_id: str, *, deadline: datetime | None = None, owner: str | None = None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
+from sdk.events.feeds import BatchFeed
 from sdk.events.log import log_for
 from sdk.events.waking import sweep_pending
 from sdk.journal.base import Journal
@@ -52,9 +53,18 @@ class Sweeper:
     """Looks at every execution whose ``due_at`` has come."""
 
     def __init__(
-        self, journal: Journal, invoker: Invoker, clock: Clock | None = None, *, page: int = 100
+        self,
+        journal: Journal,
+        invoker: Invoker,
+        clock: Clock | None = None,
+        *,
+        page: int = 100,
+        batches: BatchFeed | None = None,
     ) -> None:
+        """``batches``: the queues of batched workflows, for events their publisher did
+        not get to queue."""
         self.journal = journal
+        self.batches = batches
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
         self.page = page
@@ -84,7 +94,7 @@ class Sweeper:
         if self.topics is None:
             return 0
         try:
-            return sweep_pending(self.topics, self.journal, self.invoker, now)
+            return sweep_pending(self.topics, self.journal, self.invoker, now, self.batches)
         except Exception:  # the next sweep tries again
             logger.exception("sweep of pending events failed")
             return 0

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sdk import serde
 from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
-from sdk.events.topics import InvalidEventError, check_pattern
+from sdk.events.topics import MAX_BATCH_EVENTS, InvalidEventError, check_pattern
 
 if TYPE_CHECKING:
     from sdk.client import Client, ExecutionHandle
@@ -29,7 +29,7 @@ WorkflowFn = Callable[..., Awaitable[R]]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_BATCH_WINDOW_SECONDS = 300
-MAX_BATCH_SIZE = 10_000
+MAX_BATCH_SIZE = MAX_BATCH_EVENTS  # one transaction claims a batch (sdk.events.batches)
 
 
 @dataclass(frozen=True)

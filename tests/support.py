@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from sdk import App, Client, Engine, InlineInvoker, VirtualClock, Workflow
+from sdk.events.batches import Batcher
+from sdk.events.log import log_for
+from sdk.events.windows import ManualBatchWindows
 from sdk.journal import ExecutionRecord, Journal, StepRecord
 from sdk.sweeper import Sweeper
 from sdk.timers import ManualTimers
@@ -40,6 +43,8 @@ class Harness:
     client: Client
     timers: ManualTimers
     sweeper: Sweeper
+    windows: ManualBatchWindows
+    batcher: Batcher
 
     @classmethod
     def build(
@@ -52,16 +57,29 @@ class Harness:
     ) -> Harness:
         app = App(workflows)
         timers = ManualTimers()
-        engine = Engine(app, journal, clock, always_replay=always_replay, timers=timers)
+        started: list[Batcher] = []  # the batcher needs the invoker, which needs the engine
+        windows = ManualBatchWindows(app, lambda items: started[0].start(items), clock)
+        engine = Engine(
+            app, journal, clock, always_replay=always_replay, timers=timers, batches=windows
+        )
         invoker = InlineInvoker(engine)
-        client = Client(app, journal, invoker, clock=clock)
-        sweeper = Sweeper(journal, invoker, clock)
-        return cls(app, journal, clock, engine, invoker, client, timers, sweeper)
+        log = log_for(journal, clock)
+        assert log is not None
+        started.append(Batcher(app, journal, log, invoker, clock))
+        client = Client(app, journal, invoker, clock=clock, batches=windows)
+        sweeper = Sweeper(journal, invoker, clock, batches=windows)
+        return cls(
+            app, journal, clock, engine, invoker, client, timers, sweeper, windows, started[0]
+        )
 
     def advance(self, **length: float) -> None:
         """Move the clock and resume what is due, as the fixture does."""
         self.timers.advance(
-            self.clock, timedelta(**length), self.invoker.invoke_async, self.sweeper.sweep
+            self.clock,
+            timedelta(**length),
+            self.invoker.invoke_async,
+            self.sweeper.sweep,
+            [self.windows],
         )
 
     def steps(self, execution_id: str) -> dict[str, StepRecord]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ from sdk.errors import TransientInfrastructureError
 from sdk.events.log import PENDING_GRACE, PendingEvent, Starts, Waiter
 from sdk.events.topics import (
     INLINE_DATA_MAX_BYTES,
+    MAX_BATCH_EVENTS,
+    MAX_TRANSACTION_ITEMS,
     InvalidEventError,
     NewEvent,
     Published,
@@ -37,7 +40,7 @@ from sdk.events.topics import (
 )
 from sdk.ids import new_token
 from sdk.journal.fit import execution_items
-from sdk.journal.records import iso, parse_iso
+from sdk.journal.records import ExecutionRecord, iso, parse_iso
 from sdk.journal.retention import DEFAULT_RETENTION, Retention
 from sdk.journal.schema import BY_DUE_INDEX, EXPIRES_AT
 from sdk.values import ValueRef, ValueStore
@@ -49,7 +52,6 @@ SEQ_DIGITS = 12
 MAX_ATTEMPTS = 200  # publishers racing for one topic's next sequence id
 BASE_BACKOFF = 0.001  # seconds, doubled after each lost race
 MAX_BACKOFF = 0.05
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 PENDING = "events"  # the by-due index partition of events whose waiters are to be woken
 _NOT_EXISTS = "attribute_not_exists(pk)"
 
@@ -60,6 +62,11 @@ def topic_pk(topic: str) -> str:
 
 def seq_sk(sequence_id: int) -> str:
     return f"seq#{sequence_id:0{SEQ_DIGITS}d}"
+
+
+def claim_sk(workflow_id: str, sequence_id: int) -> str:
+    """The claim a batch of ``workflow_id`` holds on one event of the topic."""
+    return f"batch#{workflow_id}#{sequence_id:0{SEQ_DIGITS}d}"
 
 
 def _reasons(exc: ClientError) -> list[str]:
@@ -105,7 +112,13 @@ class DynamoTopicLog:
     def max_data_bytes(self) -> int:
         return self._values.max_bytes if self._values is not None else INLINE_DATA_MAX_BYTES
 
-    def append(self, topic: str, event: NewEvent, starts: Starts | None = None) -> Published:
+    def append(
+        self,
+        topic: str,
+        event: NewEvent,
+        starts: Starts | None = None,
+        feeds: Sequence[str] = (),
+    ) -> Published:
         check_topic(topic)
         size = len(event.data.encode())
         if size > self.max_data_bytes:
@@ -117,7 +130,7 @@ class DynamoTopicLog:
         sequence_id = self.last_sequence(topic) + 1
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self._write(topic, event, item, sequence_id, token, starts)
+                self._write(topic, event, item, sequence_id, token, starts, feeds)
                 return Published(event.id, sequence_id, topic)
             except ClientError as exc:
                 if not _cancelled(exc):
@@ -159,6 +172,7 @@ class DynamoTopicLog:
         sequence_id: int,
         token: str,
         starts: Starts | None,
+        feeds: Sequence[str],
     ) -> None:
         pk = topic_pk(topic)
         seq = {"N": str(sequence_id)}
@@ -180,6 +194,7 @@ class DynamoTopicLog:
                 "sweep": {"S": PENDING},
                 "due_at": {"S": iso(now + PENDING_GRACE)},
                 EXPIRES_AT: expires,
+                **({"feeds": {"L": [{"S": wf} for wf in feeds]}} if feeds else {}),
             },
         ]
         if starts is not None:
@@ -212,6 +227,86 @@ class DynamoTopicLog:
             raise TransientInfrastructureError(f"topic {topic!r}: publishing {event_id} failed")
         mine = item.get("token", {}).get("S") == token
         return Published(event_id, int(item["seq"]["N"]), topic, duplicate=not mine)
+
+    def claim_batch(
+        self, workflow_id: str, events: Sequence[TopicEvent], execution: ExecutionRecord
+    ) -> frozenset[tuple[str, int]]:
+        if len(events) > MAX_BATCH_EVENTS:
+            raise InvalidEventError(
+                f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(events)}"
+            )
+        eid = execution.execution_id
+        first, extra = execution_items(execution, self._values)
+        expires = {"N": str(self._retention.open_expiry(self._clock.now()))}
+        claims = [
+            {
+                "pk": {"S": topic_pk(event.topic)},
+                "sk": {"S": claim_sk(workflow_id, event.sequence_id)},
+                "execution_id": {"S": eid},
+                EXPIRES_AT: expires,
+            }
+            for event in events
+        ]
+        puts = [first, *extra, *claims]
+        token = hashlib.sha256(f"{new_token()}/{eid}".encode()).hexdigest()[:36]
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": one,
+                                "ConditionExpression": _NOT_EXISTS,
+                            }
+                        }
+                        for one in puts
+                    ],
+                    ClientRequestToken=token,  # botocore's retry of an applied claim succeeds
+                )
+                return frozenset()
+            except ClientError as exc:
+                if not _cancelled(exc):
+                    raise
+                reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return frozenset()  # this batch exists: an earlier delivery claimed it
+            offset = len(puts) - len(claims)
+            failed = [
+                events[i - offset]
+                for i, reason in enumerate(reasons)
+                if i >= offset and reason == "ConditionalCheckFailed"
+            ]
+            if failed:
+                taken = self._claimed_elsewhere(workflow_id, failed, eid)
+                if taken:
+                    return taken
+            elif not _transient(reasons):
+                raise TransientInfrastructureError(
+                    f"claiming a batch of {workflow_id!r} failed: {', '.join(reasons)}"
+                )
+            time.sleep(random.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2**attempt)))
+        raise TransientInfrastructureError(
+            f"claiming a batch of {workflow_id!r}: no answer after {MAX_ATTEMPTS} attempts"
+        )
+
+    def _claimed_elsewhere(
+        self, workflow_id: str, events: Sequence[TopicEvent], execution_id: str
+    ) -> frozenset[tuple[str, int]]:
+        """Which of ``events`` another batch than ``execution_id`` holds."""
+        taken = set()
+        for event in events:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={
+                    "pk": {"S": topic_pk(event.topic)},
+                    "sk": {"S": claim_sk(workflow_id, event.sequence_id)},
+                },
+                ConsistentRead=True,
+            ).get("Item")
+            if item is not None and item["execution_id"]["S"] != execution_id:
+                taken.add((event.topic, event.sequence_id))
+        return frozenset(taken)
 
     def read(self, topic: str, *, after: int = 0, limit: int = 100) -> list[TopicEvent]:
         response = self._client.query(
@@ -335,6 +430,8 @@ class DynamoTopicLog:
                 item["pk"]["S"].removeprefix("topic#"),
                 item["sk"]["S"].removeprefix("id#"),
                 parse_iso(item["due_at"]["S"]),
+                int(item["seq"]["N"]),
+                tuple(wf["S"] for wf in item.get("feeds", {}).get("L", [])),
             )
             for item in response.get("Items", [])
         ]

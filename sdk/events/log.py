@@ -25,7 +25,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sdk.clock import Clock, SystemClock
-from sdk.events.topics import INLINE_DATA_MAX_BYTES, NewEvent, Published, TopicEvent, check_topic
+from sdk.errors import ExecutionNotFoundError
+from sdk.events.topics import (
+    INLINE_DATA_MAX_BYTES,
+    MAX_BATCH_EVENTS,
+    InvalidEventError,
+    NewEvent,
+    Published,
+    TopicEvent,
+    check_topic,
+)
 from sdk.journal.fit import execution_items
 from sdk.journal.records import ExecutionRecord
 
@@ -49,9 +58,14 @@ class Waiter:
 
 @dataclass(frozen=True)
 class PendingEvent:
+    """An event whose publisher may not have finished: waiters to wake, batch queues
+    (``feeds``: the batched workflows) to send it to."""
+
     topic: str
     event_id: str
     due_at: datetime
+    sequence_id: int = 0
+    feeds: tuple[str, ...] = ()
 
 
 class TopicLog(Protocol):
@@ -60,8 +74,27 @@ class TopicLog(Protocol):
         """The largest event data (JSON bytes) the log takes."""
         ...
 
-    def append(self, topic: str, event: NewEvent, starts: Starts | None = None) -> Published:
-        """Add ``event`` to ``topic`` with the executions it starts, all or nothing."""
+    def append(
+        self,
+        topic: str,
+        event: NewEvent,
+        starts: Starts | None = None,
+        feeds: Sequence[str] = (),
+    ) -> Published:
+        """Add ``event`` to ``topic`` with the executions it starts, all or nothing;
+        ``feeds`` (the batched workflows it is queued for) stay with it while pending."""
+        ...
+
+    def claim_batch(
+        self, workflow_id: str, events: Sequence[TopicEvent], execution: ExecutionRecord
+    ) -> frozenset[tuple[str, int]]:
+        """Create ``execution`` (a batch of ``workflow_id``) with a claim on each of
+        ``events``, all or nothing.
+
+        Returns the ``(topic, sequence_id)`` of the events another execution claimed
+        already, and then writes nothing; empty once this batch is claimed, now or by
+        an earlier delivery (``execution`` exists).
+        """
         ...
 
     def read(self, topic: str, *, after: int = 0, limit: int = 100) -> list[TopicEvent]:
@@ -107,13 +140,20 @@ class MemoryTopicLog:
         self._events: dict[str, list[TopicEvent]] = {}
         self._ids: dict[tuple[str, str], int] = {}
         self._waiters: dict[str, set[Waiter]] = {}
-        self._pending: dict[tuple[str, str], datetime] = {}
+        self._pending: dict[tuple[str, str], PendingEvent] = {}
+        self._claims: dict[tuple[str, str, int], str] = {}  # (workflow, topic, seq) -> batch
 
     @property
     def max_data_bytes(self) -> int:
         return INLINE_DATA_MAX_BYTES
 
-    def append(self, topic: str, event: NewEvent, starts: Starts | None = None) -> Published:
+    def append(
+        self,
+        topic: str,
+        event: NewEvent,
+        starts: Starts | None = None,
+        feeds: Sequence[str] = (),
+    ) -> Published:
         check_topic(topic)
         with self._lock:
             known = self._ids.get((topic, event.id))
@@ -125,8 +165,35 @@ class MemoryTopicLog:
             self._start(starts(stored) if starts is not None else ())
             log.append(stored)
             self._ids[(topic, event.id)] = stored.sequence_id
-            self._pending[(topic, event.id)] = now + PENDING_GRACE
+            self._pending[(topic, event.id)] = PendingEvent(
+                topic, event.id, now + PENDING_GRACE, stored.sequence_id, tuple(feeds)
+            )
             return Published(event.id, stored.sequence_id, topic)
+
+    def claim_batch(
+        self, workflow_id: str, events: Sequence[TopicEvent], execution: ExecutionRecord
+    ) -> frozenset[tuple[str, int]]:
+        if len(events) > MAX_BATCH_EVENTS:
+            raise InvalidEventError(
+                f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(events)}"
+            )
+        if self._journal is None:
+            raise RuntimeError("this topic log has no journal to start executions in")
+        eid = execution.execution_id
+        execution_items(execution, self._journal.values)  # refuse what DynamoDB would, first
+        with self._lock:
+            try:
+                self._journal.get_execution(eid)
+                return frozenset()  # claimed by an earlier delivery of this very batch
+            except ExecutionNotFoundError:
+                pass
+            keys = [(workflow_id, e.topic, e.sequence_id) for e in events]
+            taken = frozenset(k[1:] for k in keys if self._claims.get(k, eid) != eid)
+            if taken:
+                return taken
+            self._journal.create_execution(execution)
+            self._claims.update((k, eid) for k in keys)
+            return frozenset()
 
     def _start(self, records: Sequence[ExecutionRecord]) -> None:
         if not records:
@@ -174,11 +241,7 @@ class MemoryTopicLog:
 
     def list_pending(self, now: datetime, *, limit: int = 100) -> list[PendingEvent]:
         with self._lock:
-            due = [
-                PendingEvent(topic, event_id, at)
-                for (topic, event_id), at in self._pending.items()
-                if at <= now
-            ]
+            due = [pending for pending in self._pending.values() if pending.due_at <= now]
         return sorted(due, key=lambda p: p.due_at)[:limit]
 
 

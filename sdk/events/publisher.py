@@ -3,10 +3,11 @@ event router fed by EventBridge).
 
 ``Publisher.publish`` appends each event to its topic's log together with one new
 execution per subscribed workflow (ids derived from workflow, topic and event id, so a
-redelivered event starts nothing new), invokes those executions, then wakes the
-topic's waiters and takes the event off the sweeper's list. A publisher that dies
-after the append loses nothing: the executions are created and due (the sweeper
-starts them), and the event stays pending until ``sweep`` wakes its waiters.
+redelivered event starts nothing new), invokes those executions, queues the event for
+each batched subscriber (``sdk.events.batches``), then wakes the topic's waiters and
+takes the event off the sweeper's list. A publisher that dies after the append loses
+nothing: the executions are created and due (the sweeper starts them), and the event
+stays pending until ``sweep`` queues it and wakes its waiters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk.clock import Clock, SystemClock
+from sdk.errors import SteplineError
+from sdk.events.batches import batch_subscribers
+from sdk.events.feeds import BatchFeed, BatchItem
 from sdk.events.log import TopicLog, log_for
 from sdk.events.subscriptions import subscribers
 from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
@@ -46,12 +50,15 @@ class Publisher:
         log: TopicLog,
         invoker: Invoker | None,
         clock: Clock | None = None,
+        batches: BatchFeed | None = None,
     ) -> None:
+        """``batches`` queues the events of batched workflows (needed once an app has one)."""
         self.app = app
         self.journal = journal
         self.log = log
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
+        self.batches = batches
 
     def event(self, data: Any, event_type: Any = None, event_id: Any = None) -> NewEvent:
         """An event to publish, checked against the log's limits."""
@@ -64,20 +71,30 @@ class Publisher:
 
     def _publish_one(self, topic: str, event: NewEvent) -> Published:
         handlers = subscribers(self.app, topic, event.event_type)
+        feeds = [wf.id for wf in batch_subscribers(self.app, topic, event.event_type)]
+        if feeds and self.batches is None:
+            raise SteplineError(
+                f"workflow {feeds[0]!r} takes batches of {topic!r} events, but this "
+                "publisher has no batch queues to send them to"
+            )
 
         def starts(stored: TopicEvent) -> list[ExecutionRecord]:
             return [self._execution(wf, stored) for wf in handlers]
 
-        published = self.log.append(topic, event, starts if handlers else None)
+        published = self.log.append(topic, event, starts if handlers else None, feeds)
         if published.duplicate:
-            return published  # its first publish started and woke what it had to
+            return published  # its first publish started, queued and woke what it had to
         for wf in handlers:
             self._invoke(triggered_id(wf.id, topic, event.id))
         try:
+            if self.batches is not None and feeds:
+                self.batches.send(
+                    [BatchItem(wf, topic, published.sequence_id, event.id) for wf in feeds]
+                )
             self.wake_waiters(topic)
             self.log.clear_pending(topic, event.id)
-        except Exception:  # published: the event stays pending and the sweeper wakes them
-            logger.exception("waking the waiters of %s on %r failed", event.id, topic)
+        except Exception:  # published: the event stays pending and the sweeper finishes
+            logger.exception("queueing or waking for %s on %r failed", event.id, topic)
         return published
 
     def _execution(self, wf: Workflow[Any], event: TopicEvent) -> ExecutionRecord:
@@ -100,8 +117,9 @@ class Publisher:
         return wake_waiters(self.log, self.journal, self.invoker, topic)
 
     def sweep(self, now: datetime | None = None) -> int:
-        """Wake the waiters of events whose publisher died first; how many events."""
-        return sweep_pending(self.log, self.journal, self.invoker, now or self.clock.now())
+        """Queue and wake for the events whose publisher died first; how many events."""
+        now = now or self.clock.now()
+        return sweep_pending(self.log, self.journal, self.invoker, now, self.batches)
 
 
 __all__ = ["Publisher", "log_for", "triggered_id"]

@@ -31,6 +31,10 @@ _EVENT_ID = re.compile(r"[A-Za-z0-9_.:/#-]+")
 EVENT_TYPE_MAX_LENGTH = 128
 # A PutEvents entry takes at most 256 KB; data past that is kept in the value store.
 INLINE_DATA_MAX_BYTES = 256 * 1024
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+# A batch is claimed in one transaction: its execution, its input when stored apart,
+# and one claim per event.
+MAX_BATCH_EVENTS = MAX_TRANSACTION_ITEMS - 2
 
 
 class InvalidEventError(SteplineError, ValueError):

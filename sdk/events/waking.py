@@ -1,8 +1,10 @@
 """Waking the executions waiting on a topic: after a publish, and for the sweeper.
 
-A publisher appends its event (left *pending* on the sweeper's list), wakes the topic's
-waiters, then clears the event. ``sweep_pending`` does the last two for events whose
-publisher died in between, so no waiter misses an event it should have seen.
+A publisher appends its event (left *pending* on the sweeper's list), queues it for the
+batched workflows, wakes the topic's waiters, then clears the event. ``sweep_pending``
+does the rest for events whose publisher died in between, so no waiter misses an event
+it should have seen and no batched workflow misses one (a second queueing is harmless:
+``sdk.events.batches`` puts each event in one batch).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sdk.errors import ExecutionNotFoundError
+from sdk.events.feeds import BatchFeed, BatchItem
 from sdk.events.log import TopicLog, Waiter
 from sdk.journal.base import Journal
 
@@ -56,10 +59,30 @@ def _wake(
     return False
 
 
-def sweep_pending(log: TopicLog, journal: Journal, invoker: Invoker | None, now: datetime) -> int:
-    """Wake the waiters of events whose publisher died first; how many events."""
+def sweep_pending(
+    log: TopicLog,
+    journal: Journal,
+    invoker: Invoker | None,
+    now: datetime,
+    batches: BatchFeed | None = None,
+) -> int:
+    """Queue and wake for the events whose publisher died first; how many events.
+
+    An event still to be queued while there is no ``batches`` to queue it on stays
+    pending (logged): clearing it would lose it for its batched workflows.
+    """
     pending = log.list_pending(now)
     for event in pending:
+        if event.feeds:
+            if batches is None:
+                logger.error("no batch queues to send %s of %r to", event.event_id, event.topic)
+                continue
+            batches.send(
+                [
+                    BatchItem(wf, event.topic, event.sequence_id, event.event_id)
+                    for wf in event.feeds
+                ]
+            )
         wake_waiters(log, journal, invoker, event.topic)
         log.clear_pending(event.topic, event.event_id)
     return len(pending)

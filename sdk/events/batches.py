@@ -1,0 +1,166 @@
+"""Batched handlers: a workflow run once per batch of its topic's events.
+
+A publisher appends an event to its topic's log, then sends one ``BatchItem`` per
+batched subscriber (``batch_size``) to that workflow's queue (``BatchFeed``: an SQS
+queue on AWS). The queue's event source mapping hands the batch function up to
+``batch_size`` messages, or what arrived within ``batch_timeout_seconds`` of the first,
+and ``Batcher.start`` turns them into one execution whose input is a
+``BatchEventPayload`` of the events in sequence order.
+
+Each event lands in exactly one batch execution of each batched workflow, whatever the
+queue redelivers: the execution (its id derived from its events) is created in one
+transaction with a *claim* per event (``TopicLog.claim_batch``). A delivery whose events
+were all claimed by this very batch finds its execution and starts nothing new; events
+another batch already claimed are dropped from this one, which is then claimed afresh
+under the id of what is left. A crash between claiming and invoking loses nothing: the
+execution is created due, and the sweeper starts it. A publisher that dies before
+sending leaves its event pending; the sweeper sends it (``sweep_pending``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sdk.clock import Clock, SystemClock
+from sdk.events.feeds import BatchItem
+from sdk.events.log import TopicLog
+from sdk.events.subscriptions import wants
+from sdk.events.topics import MAX_BATCH_EVENTS, TopicEvent
+from sdk.events.waking import invoke_quietly
+from sdk.ids import derived_id
+from sdk.journal.base import Journal
+from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.payloads import BatchEventPayload
+from sdk.sweeper import START_GRACE
+from sdk.workflow import Workflow
+
+if TYPE_CHECKING:
+    from sdk.app import App
+    from sdk.client import Invoker
+
+logger = logging.getLogger("stepline.events")
+
+
+def batch_subscribers(
+    workflows: Iterable[Workflow[Any]], topic: str, event_type: str | None
+) -> list[Workflow[Any]]:
+    """The batched workflows (``batch_size``) an event of ``topic`` is queued for."""
+    return [wf for wf in workflows if wf.batch_size is not None and wants(wf, topic, event_type)]
+
+
+def batch_execution_id(workflow_id: str, events: Sequence[TopicEvent]) -> str:
+    """The execution of a batch: the same for the same events, whatever their order."""
+    keys = sorted(f"{event.topic}\x1e{event.id}" for event in events)
+    return f"{workflow_id}:{derived_id('batch', *keys)}"
+
+
+@dataclass
+class BatchResult:
+    """What ``Batcher.start`` did with a delivery."""
+
+    started: list[str] = field(default_factory=list)  # batch executions (new or found again)
+    failed: list[BatchItem] = field(default_factory=list)  # items that can never be batched
+
+
+class Batcher:
+    """Turns a delivery of batch messages into batch executions of ``app``'s workflows."""
+
+    def __init__(
+        self,
+        app: App,
+        journal: Journal,
+        log: TopicLog,
+        invoker: Invoker | None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.log = log
+        self.invoker = invoker
+        self.clock: Clock = clock or SystemClock()
+
+    def start(self, items: Sequence[BatchItem]) -> BatchResult:
+        """Claim the events of ``items`` for batch executions and invoke them.
+
+        Items naming an unknown or unbatched workflow, or an event the log does not hold,
+        are returned as failed (retrying them cannot help). Raises when the journal
+        cannot be written: nothing is lost, the delivery is retried whole.
+        """
+        result = BatchResult()
+        by_workflow: dict[str, dict[tuple[str, int], BatchItem]] = defaultdict(dict)
+        for item in items:
+            by_workflow[item.workflow_id].setdefault(item.key, item)
+        for workflow_id, keyed in sorted(by_workflow.items()):
+            workflow = self.app.get(workflow_id) if workflow_id in self.app else None
+            if workflow is None or workflow.batch_size is None:
+                logger.error("batch messages for %r, which takes no batches", workflow_id)
+                result.failed += keyed.values()
+                continue
+            events, missing = self._events(list(keyed.values()))
+            result.failed += missing
+            result.started += self._claim(workflow, events)
+        for execution_id in result.started:
+            invoke_quietly(self.invoker, execution_id)  # created due: else the sweeper does
+        return result
+
+    def _events(self, items: list[BatchItem]) -> tuple[list[TopicEvent], list[BatchItem]]:
+        """The events ``items`` name (one read per run of sequence ids), and the items
+        whose event the log does not hold."""
+        found: list[TopicEvent] = []
+        missing: list[BatchItem] = []
+        by_topic: dict[str, dict[int, BatchItem]] = defaultdict(dict)
+        for item in items:
+            by_topic[item.topic][item.sequence_id] = item
+        for topic, wanted in by_topic.items():
+            low, high = min(wanted), max(wanted)
+            held: dict[int, TopicEvent] = {}
+            after = low - 1
+            while after < high:
+                page = self.log.read(topic, after=after, limit=min(high - after, 100))
+                held.update((e.sequence_id, e) for e in page if e.sequence_id in wanted)
+                if not page:
+                    break
+                after = page[-1].sequence_id
+            for sequence_id, item in sorted(wanted.items()):
+                event = held.get(sequence_id)
+                if event is None or event.id != item.event_id:
+                    logger.error("batch message for %s #%d: no such event", topic, sequence_id)
+                    missing.append(item)
+                else:
+                    found.append(event)
+        return found, missing
+
+    def _claim(self, workflow: Workflow[Any], events: list[TopicEvent]) -> list[str]:
+        """Claim ``events`` for batch executions of ``workflow``: what was started."""
+        remaining = sorted(events, key=lambda event: (event.topic, event.sequence_id))
+        started: list[str] = []
+        while remaining:
+            batch = remaining[:MAX_BATCH_EVENTS]
+            record = self._execution(workflow, batch)
+            taken = self.log.claim_batch(workflow.id, batch, record)
+            if not taken:
+                started.append(record.execution_id)
+                remaining = remaining[len(batch) :]
+                continue
+            logger.info(
+                "%d events of a batch of %s are in another batch already", len(taken), workflow.id
+            )
+            remaining = [e for e in remaining if (e.topic, e.sequence_id) not in taken]
+        return started
+
+    def _execution(self, workflow: Workflow[Any], events: list[TopicEvent]) -> ExecutionRecord:
+        now = self.clock.now()
+        payload = BatchEventPayload(events=[event.payload() for event in events])
+        return ExecutionRecord(
+            execution_id=batch_execution_id(workflow.id, events),
+            workflow_id=workflow.id,
+            status=ExecutionStatus.PENDING,
+            created_at=now,
+            input=workflow.encode_input(payload, limit=self.journal.max_value_bytes),
+            due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
+            expires_at=self.journal.retention.open_expiry(now),
+        )
