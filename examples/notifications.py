@@ -1,11 +1,13 @@
 """The event-triggered workflows page: a notification handler, a workflow publishing an
-event, and two handlers of one topic."""
+event, and handlers of one topic: one per event, one per batch, one by prefix and type."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
-from sdk import EventPayload, WorkflowContext, workflow
+from sdk import BatchEventPayload, EventPayload, WorkflowContext, workflow
 
 
 def send_notification(notification: dict[str, str]) -> str:
@@ -59,6 +61,23 @@ async def immediate_handler(ctx: WorkflowContext, payload: EventPayload) -> dict
     """Process each order at once."""
     await ctx.step.run("send_confirmation", send_order_confirmation, payload.data["order_id"])
     return {"handler": "immediate"}
+
+
+def update_analytics(order_ids: list[str]) -> int:
+    return len(order_ids)
+
+
+@workflow(
+    id="batched-handler",
+    trigger_on_event="order/created",
+    batch_size=5,
+    batch_timeout_seconds=60,
+)
+async def batched_handler(ctx: WorkflowContext, payload: BatchEventPayload) -> dict[str, Any]:
+    """Orders in batches for analytics: up to 5 events, or what came within 60 seconds."""
+    order_ids = [event.data["order_id"] for event in payload.events]
+    await ctx.step.run("batch_analytics", update_analytics, order_ids)
+    return {"handler": "batched", "count": len(payload.events)}
 
 
 @workflow(id="order-metrics-handler", trigger_on_event="order/*", event_types=["created"])

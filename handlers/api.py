@@ -46,7 +46,7 @@ from handlers.api_input import (
     publish_body,
     query,
 )
-from handlers.config import HandlerSettings, journal_from_environ
+from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, LambdaInvoker
 from sdk.errors import (
@@ -270,7 +270,9 @@ def build_client_from_environment() -> Client:
     settings = HandlerSettings.from_environ()
     journal = journal_from_environ(settings)
     invoker = LambdaInvoker(boto3.client("lambda"), os.environ["STEPLINE_RUNNER_FUNCTION"])
-    return Client(App.from_modules(settings.app_modules), journal, invoker)
+    return Client(
+        App.from_modules(settings.app_modules), journal, invoker, batches=batch_feed_from_environ()
+    )
 
 
 _resolver: LambdaFunctionUrlResolver | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import boto3
 
 from sdk.aws_timers import TimerRoutes
+from sdk.events.feeds import SqsBatchFeed
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.retention import DEFAULT_LIFETIME_DAYS, DEFAULT_RETENTION_DAYS, Retention
 from sdk.sizes import DEFAULT_MAX_VALUE
@@ -49,6 +51,30 @@ def timer_routes_from_environ(environ: Mapping[str, str] | None = None) -> Timer
     if missing:
         raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
     return TimerRoutes(**{field: env[name] for field, name in TIMER_VARIABLES.items()})
+
+
+BATCH_QUEUES_VARIABLE = "STEPLINE_BATCH_QUEUES"
+
+
+def batch_feed_from_environ(environ: Mapping[str, str] | None = None) -> SqsBatchFeed | None:
+    """The queues of the app's batched workflows: ``STEPLINE_BATCH_QUEUES``, a JSON object
+    mapping each batched workflow to its queue URL (none when the app has none)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(BATCH_QUEUES_VARIABLE, "").strip()
+    if not raw:
+        return None
+    try:
+        queues = json.loads(raw)
+    except ValueError:
+        queues = None
+    if not isinstance(queues, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in queues.items()
+    ):
+        raise RuntimeError(
+            f"{BATCH_QUEUES_VARIABLE} must be a JSON object of workflow ids to queue URLs, "
+            f"got {raw[:100]!r}"
+        )
+    return SqsBatchFeed(boto3.client("sqs"), queues)
 
 
 def values_from_environ(environ: Mapping[str, str] | None = None) -> ValueStore | None:
@@ -103,7 +129,5 @@ def _days(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         days = 0
     if not 1 <= days <= MAX_DAYS:
-        raise ValueError(
-            f"{name} must be a whole number of days from 1 to {MAX_DAYS}, got {raw!r}"
-        )
+        raise ValueError(f"{name} must be a whole number of days from 1 to {MAX_DAYS}, got {raw!r}")
     return days

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, journal_from_environ
+from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
 from sdk.app import App
 from sdk.client import LambdaInvoker
 from sdk.events import InvalidEventError, NewEvent
@@ -57,7 +57,8 @@ def build_publisher_from_environment() -> Publisher:
     invoker = LambdaInvoker(
         boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
     )
-    return Publisher(App.from_modules(settings.app_modules), journal, log, invoker)
+    app = App.from_modules(settings.app_modules)
+    return Publisher(app, journal, log, invoker, batches=batch_feed_from_environ())
 
 
 _publisher: Publisher | None = None

@@ -20,7 +20,12 @@ from typing import Any, Protocol
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, journal_from_environ, timer_routes_from_environ
+from handlers.config import (
+    HandlerSettings,
+    batch_feed_from_environ,
+    journal_from_environ,
+    timer_routes_from_environ,
+)
 from sdk import aws_timers
 from sdk.app import App
 from sdk.client import Invoker, LambdaInvoker
@@ -125,7 +130,12 @@ def build_runner_from_environment() -> Runner:
         clock,
     )
     engine = Engine(
-        App.from_modules(settings.app_modules), journal, clock, timers=timers, invoker=reinvoker
+        App.from_modules(settings.app_modules),
+        journal,
+        clock,
+        timers=timers,
+        invoker=reinvoker,
+        batches=batch_feed_from_environ(),
     )
     return Runner(engine, reinvoker)
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, journal_from_environ
+from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
 from sdk.client import LambdaInvoker
 from sdk.journal.dynamodb import client_config
 from sdk.sweeper import Sweeper
@@ -26,7 +26,7 @@ def build_sweeper_from_environment() -> Sweeper:
     invoker = LambdaInvoker(
         boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
     )
-    return Sweeper(journal, invoker)
+    return Sweeper(journal, invoker, batches=batch_feed_from_environ())
 
 
 _sweeper: Sweeper | None = None

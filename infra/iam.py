@@ -101,6 +101,14 @@ ACCESS: dict[str, Access] = {
         values=_READ_WRITE,
         invokes=("runner",),
     ),
+    # Claims the events of a batch and creates its execution (one transaction, each item
+    # authorized as PutItem), reads the events (large data from S3, a large batch input to
+    # S3), reads the claims of another batch when it lost a race, starts the execution.
+    "BatchFunction": Access(
+        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+        values=_READ_WRITE,
+        invokes=("runner",),
+    ),
     # Publishes the events put on the bus: the topic log, triggered executions, waiters.
     # (A bus entry is at most 256 KB: its data always fits the journal, never S3.)
     ROUTER_FUNCTION: Access(

@@ -60,6 +60,8 @@ DLQ_REASONS = {
     "SweeperFunction": "each run is idempotent and the next one a minute later redoes its "
     "work; what the schedule cannot deliver goes to ScheduleDeadLetterQueue",
     "ApiFunction": "invoked synchronously through its function URL: the caller gets the error",
+    "BatchFunction": "invoked by SQS event source mappings, not asynchronously: batch "
+    "messages that keep failing go to BatchDeadLetterQueue",
     "EventRouterFunction": "failed async invocations go to EventRouterDeadLetterQueue through "
     "its on-failure destination, which keeps the error too, unlike a DLQ",
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra import iam, parameters, resources, scan
+from infra import batches, iam, parameters, resources, scan
 from infra.bundle import BUNDLE_DIR
 from infra.names import (
     API_FUNCTION,
@@ -58,6 +58,7 @@ FUNCTION_SUFFIXES = {
     "SweeperFunction": "sweeper",
     API_FUNCTION: "api",
     ROUTER_FUNCTION: "events",
+    batches.BATCH_FUNCTION: "batches",
 }
 
 
@@ -82,7 +83,7 @@ def _log_group_id(function_logical_id: str) -> str:
     return function_logical_id.removesuffix("Function") + "LogGroup"
 
 
-def _globals(app_modules: Sequence[str]) -> dict[str, Any]:
+def _globals(app_modules: Sequence[str], app: App) -> dict[str, Any]:
     return {
         "Function": {
             "Runtime": RUNTIME,
@@ -100,18 +101,19 @@ def _globals(app_modules: Sequence[str]) -> dict[str, Any]:
                     "STEPLINE_RUNNER_ARN": function_arn("runner"),
                     "POWERTOOLS_SERVICE_NAME": "stepline",
                     **parameters.environment(),
+                    **batches.environment(app),
                 }
             },
         }
     }
 
 
-def _runner() -> dict[str, Any]:
+def _runner(sends: list[dict[str, Any]]) -> dict[str, Any]:
     return _function(
         "RunnerFunction",
         "handlers.runner.handler",
         "Runs one invocation of one workflow execution (replays its journal).",
-        policy_extra=iam.timer_statements(),
+        policy_extra=(*iam.timer_statements(), *sends),
         Timeout=ref(RUNNER_TIMEOUT),
         # The runner invokes itself and its parents: Lambda must not cut such chains.
         RecursiveLoop="Allow",
@@ -167,11 +169,12 @@ def _wakeups() -> dict[str, Any]:
     )
 
 
-def _sweeper() -> dict[str, Any]:
+def _sweeper(sends: list[dict[str, Any]]) -> dict[str, Any]:
     return _function(
         "SweeperFunction",
         "handlers.sweeper.handler",
         "Re-drives executions whose lease expired or whose wake-up is overdue.",
+        policy_extra=sends,
         Events={
             "Sweep": {
                 "Type": "ScheduleV2",
@@ -188,21 +191,23 @@ def _sweeper() -> dict[str, Any]:
     )
 
 
-def _api() -> dict[str, Any]:
+def _api(sends: list[dict[str, Any]]) -> dict[str, Any]:
     return _function(
         API_FUNCTION,
         "handlers.api.handler",
         "The HTTP API: list workflows, invoke them, inspect executions.",
+        policy_extra=sends,
         FunctionUrlConfig={"AuthType": "AWS_IAM"},
     )
 
 
-def _router() -> dict[str, Any]:
+def _router(sends: list[dict[str, Any]]) -> dict[str, Any]:
     """Events put on the bus by anyone -> the topic log, the triggered workflows, the waiters."""
     return _function(
         ROUTER_FUNCTION,
         "handlers.events.handler",
         "Routes events put on the app's bus to the topic log and the workflows they trigger.",
+        policy_extra=sends,
         Events={
             "Topics": {
                 "Type": "EventBridgeRule",
@@ -221,18 +226,32 @@ def _router() -> dict[str, Any]:
     )
 
 
-def _resources() -> dict[str, Any]:
+def _batch_function(app: App) -> dict[str, Any]:
+    """The batched workflows' queues -> one execution per batch (``infra.batches``)."""
+    return _function(
+        batches.BATCH_FUNCTION,
+        "handlers.batches.handler",
+        "Starts one execution of a batched workflow per batch of its queue.",
+        Timeout=batches.BATCH_TIMEOUT_SECONDS,
+        Events=batches.events(app),
+    )
+
+
+def _resources(app: App) -> dict[str, Any]:
+    sends = batches.send_statements(app)
     functions = {
-        "RunnerFunction": _runner(),
+        "RunnerFunction": _runner(sends),
         "FailureFunction": _failures(),
         "WakeupsFunction": _wakeups(),
-        "SweeperFunction": _sweeper(),
-        API_FUNCTION: _api(),
-        ROUTER_FUNCTION: _router(),
+        "SweeperFunction": _sweeper(sends),
+        API_FUNCTION: _api(sends),
+        ROUTER_FUNCTION: _router(sends),
     }
+    if batches.batched(app):
+        functions[batches.BATCH_FUNCTION] = _batch_function(app)
     log_groups = {
-        _log_group_id(logical): resources.log_group(suffix)
-        for logical, suffix in FUNCTION_SUFFIXES.items()
+        _log_group_id(logical): resources.log_group(FUNCTION_SUFFIXES[logical])
+        for logical in functions
     }
     return {
         TABLE: resources.journal_table(),
@@ -240,6 +259,7 @@ def _resources() -> dict[str, Any]:
         EVENT_BUS: {"Type": "AWS::Events::EventBus", "Properties": {"Name": function_name("bus")}},
         SCHEDULER_ROLE: iam.scheduler_role(),
         **resources.queues(),
+        **batches.queues(app, resources.DEAD_LETTER_RETENTION_SECONDS),
         SCHEDULE_GROUP: {
             "Type": "AWS::Scheduler::ScheduleGroup",
             "Properties": {"Name": schedule_group()},
@@ -254,7 +274,17 @@ def _output(description: str, value: Any) -> dict[str, Any]:
     return {"Description": description, "Value": value}
 
 
-def _outputs() -> dict[str, Any]:
+def _outputs(app: App) -> dict[str, Any]:
+    batch_outputs = (
+        {
+            "BatchDeadLetterQueueUrl": _output(
+                "Batch messages that failed (an event or a workflow that no longer exists).",
+                ref(batches.BATCH_DLQ),
+            )
+        }
+        if batches.batched(app)
+        else {}
+    )
     return {
         "ApiUrl": _output(
             "The HTTP API (function URL, IAM auth: requests signed with SigV4 for 'lambda').",
@@ -284,6 +314,7 @@ def _outputs() -> dict[str, Any]:
             "Events put on the bus that could not be routed (malformed, or undeliverable).",
             ref(ROUTER_DLQ),
         ),
+        **batch_outputs,
     }
 
 
@@ -302,9 +333,9 @@ def build_template(
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"Stepline app {','.join(app_modules)}: {workflows}",
         "Parameters": parameters.parameters(runner_timeout),
-        "Globals": _globals(app_modules),
-        "Resources": _resources(),
-        "Outputs": _outputs(),
+        "Globals": _globals(app_modules, app),
+        "Resources": _resources(app),
+        "Outputs": _outputs(app),
     }
 
 

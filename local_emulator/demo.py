@@ -42,6 +42,11 @@ DEMO_PAYLOADS: dict[str, Any] = {
     "immediate-handler": EventPayload(
         id="evt-3", sequence_id=1, topic="order/created", data={"order_id": "o-1", "total": 9},
     ),
+    "batched-handler": {"events": [
+        {"id": f"evt-o{i}", "sequence_id": i, "topic": "order/created",
+         "data": {"order_id": f"o-{i}", "total": 9}}
+        for i in range(1, 3)
+    ]},
     "order-metrics-handler": EventPayload(
         id="evt-3", sequence_id=1, topic="order/created", data={"order_id": "o-1", "total": 9},
         event_type="created",

@@ -40,6 +40,7 @@ HANDLER_GLOBALS = {
     "handlers.wakeups.handler": "_wakeups",
     "handlers.api.handler": "_resolver",
     "handlers.events.handler": "_publisher",
+    "handlers.batches.handler": "_batches",
 }
 TRANSACT_ACTIONS = {
     "Put": "PutItem",

@@ -26,7 +26,7 @@ RUNNER_ARN = (
     "${AWS::StackName}-runner"
 )
 FUNCTIONS = ("RunnerFunction", "FailureFunction", "WakeupsFunction", "SweeperFunction")
-ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction", "EventRouterFunction")
+ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction", "EventRouterFunction", "BatchFunction")
 
 
 @functools.cache
@@ -277,7 +277,16 @@ def test_the_runner_may_queue_wake_ups_and_schedule_only_in_its_group_under_its_
     }
     prefix = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
     statements = {a: s for s in _statements("RunnerFunction") for a in _actions(s)}
-    assert statements["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": ["TimerQueue", "Arn"]}
+    sends = [
+        s["Resource"] for s in _statements("RunnerFunction") if "sqs:SendMessage" in _actions(s)
+    ]
+    assert sends == [  # wake-ups; events for the batched workflows (``infra.batches``)
+        {"Fn::GetAtt": ["TimerQueue", "Arn"]},
+        [
+            {"Fn::GetAtt": ["BatchQueueBatchProcessor", "Arn"]},
+            {"Fn::GetAtt": ["BatchQueueBatchedHandler", "Arn"]},
+        ],
+    ]
     assert statements["scheduler:CreateSchedule"]["Resource"] == {
         "Fn::Sub": [
             "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"

@@ -30,7 +30,8 @@ def ids(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def test_the_timer_queue_mapping_is_read_from_the_template() -> None:
-    [mapping] = event_source_mappings(undeployed_stack())
+    mappings = event_source_mappings(undeployed_stack())
+    [mapping] = [m for m in mappings if m.function == "app-wakeups"]
     assert mapping == EventSourceMapping(
         function="app-wakeups",
         queue_arn="arn:aws:sqs:us-east-1:123456789012:app-TimerQueue-X1",
@@ -38,6 +39,16 @@ def test_the_timer_queue_mapping_is_read_from_the_template() -> None:
         batching_window_seconds=0,
         report_batch_item_failures=True,
     )
+
+
+def test_each_batched_workflow_queue_maps_to_the_batch_function_with_its_size_and_window() -> None:
+    mappings = event_source_mappings(undeployed_stack())
+    batches = {m.queue_name: m for m in mappings if m.function == "app-batches"}
+    assert {(m.batch_size, m.batching_window_seconds) for m in batches.values()} == {
+        (10, 30),  # batch-processor
+        (5, 60),  # batched-handler
+    }
+    assert all(m.report_batch_item_failures for m in batches.values())
 
 
 @pytest.mark.parametrize(
