@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from infra.batches import QUEUES_VARIABLE as BATCH_QUEUES
 from local_emulator.intrinsics import Intrinsics
 from sdk.errors import SteplineError
 
@@ -88,6 +89,14 @@ class Stack:
         if self.intrinsics is None:
             raise TemplateError(f"stack {self.name} was not deployed")
         return self.intrinsics.resolve(value)
+
+    @property
+    def batch_queues(self) -> dict[str, str]:
+        """The URL of each batched workflow's queue (``infra.batches``), as the publishers
+        read them from their environment."""
+        runner = self.function_by_handler("handlers.runner.handler")
+        queues: dict[str, str] = json.loads(runner.environment.get(BATCH_QUEUES, "{}"))
+        return queues
 
     def function_by_handler(self, handler: str) -> FunctionConfig:
         for function in self.functions.values():

@@ -28,6 +28,7 @@ from sdk.clock import VirtualClock
 from sdk.engine import Engine
 from sdk.errors import SteplineError
 from sdk.events.batches import Batcher
+from sdk.events.feeds import SqsBatchFeed
 from sdk.events.log import log_for
 from sdk.events.topics import Published
 from sdk.events.windows import ManualBatchWindows
@@ -160,7 +161,10 @@ class WorkerStepline(_Base):
             values = S3ValueStore(self.emulator.client("s3"), stack.values_bucket)
         journal = DynamoJournal(self.emulator.client("dynamodb"), stack.table_name, values=values)
         self.client = Client(
-            self.app, journal, LambdaInvoker(self.emulator.client("lambda"), runner)
+            self.app,
+            journal,
+            LambdaInvoker(self.emulator.client("lambda"), runner),
+            batches=SqsBatchFeed(self.emulator.client("sqs"), stack.batch_queues),
         )
 
     def aws_client(self, service: str) -> Any:
