@@ -91,16 +91,16 @@ class Batcher:
         cannot be written: nothing is lost, the delivery is retried whole.
         """
         result = BatchResult()
-        by_workflow: dict[str, dict[tuple[str, int], BatchItem]] = defaultdict(dict)
+        by_workflow: dict[str, set[BatchItem]] = defaultdict(set)
         for item in items:
-            by_workflow[item.workflow_id].setdefault(item.key, item)
-        for workflow_id, keyed in sorted(by_workflow.items()):
+            by_workflow[item.workflow_id].add(item)  # a message delivered twice counts once
+        for workflow_id, unique in sorted(by_workflow.items()):
             workflow = self.app.get(workflow_id) if workflow_id in self.app else None
             if workflow is None or workflow.batch_size is None:
                 logger.error("batch messages for %r, which takes no batches", workflow_id)
-                result.failed += keyed.values()
+                result.failed += sorted(unique)
                 continue
-            events, missing = self._events(list(keyed.values()))
+            events, missing = self._events(sorted(unique))
             result.failed += missing
             result.started += self._claim(workflow, events)
         for execution_id in result.started:
@@ -110,29 +110,30 @@ class Batcher:
     def _events(self, items: list[BatchItem]) -> tuple[list[TopicEvent], list[BatchItem]]:
         """The events ``items`` name (one read per run of sequence ids), and the items
         whose event the log does not hold."""
-        found: list[TopicEvent] = []
+        found: dict[tuple[str, int], TopicEvent] = {}
         missing: list[BatchItem] = []
-        by_topic: dict[str, dict[int, BatchItem]] = defaultdict(dict)
+        by_topic: dict[str, list[BatchItem]] = defaultdict(list)
         for item in items:
-            by_topic[item.topic][item.sequence_id] = item
+            by_topic[item.topic].append(item)
         for topic, wanted in by_topic.items():
-            low, high = min(wanted), max(wanted)
+            sequence_ids = {item.sequence_id for item in wanted}
+            low, high = min(sequence_ids), max(sequence_ids)
             held: dict[int, TopicEvent] = {}
             after = low - 1
             while after < high:
                 page = self.log.read(topic, after=after, limit=min(high - after, 100))
-                held.update((e.sequence_id, e) for e in page if e.sequence_id in wanted)
+                held.update((e.sequence_id, e) for e in page if e.sequence_id in sequence_ids)
                 if not page:
                     break
                 after = page[-1].sequence_id
-            for sequence_id, item in sorted(wanted.items()):
-                event = held.get(sequence_id)
+            for item in wanted:
+                event = held.get(item.sequence_id)
                 if event is None or event.id != item.event_id:
-                    logger.error("batch message for %s #%d: no such event", topic, sequence_id)
+                    logger.error("batch message for %s #%d: no such event", topic, item.sequence_id)
                     missing.append(item)
                 else:
-                    found.append(event)
-        return found, missing
+                    found[item.key] = event
+        return list(found.values()), missing
 
     def _claim(self, workflow: Workflow[Any], events: list[TopicEvent]) -> list[str]:
         """Claim ``events`` for batch executions of ``workflow``: what was started."""
