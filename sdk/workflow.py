@@ -181,7 +181,7 @@ def _check_batching(
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
         raise WorkflowDefinitionError(
             f"workflow {workflow_id!r}: batch_size must be an integer from 1 to "
-            f"{MAX_BATCH_SIZE}, got {size!r}"
+            f"{MAX_BATCH_SIZE} (one DynamoDB transaction claims a batch), got {size!r}"
         )
     if window is not None and (
         isinstance(window, bool)

@@ -27,6 +27,11 @@ async def body(ctx: WorkflowContext, payload: dict[str, Any]) -> None:
         ),
         ({"trigger_on_event": "a/b", "batch_size": 0}, "batch_size must be an integer"),
         ({"trigger_on_event": "a/b", "batch_size": True}, "batch_size must be an integer"),
+        # one DynamoDB transaction (100 items) claims a batch's events and starts it
+        (
+            {"trigger_on_event": "a/b", "batch_size": 99},
+            "batch_size must be an integer from 1 to 98",
+        ),
         ({"schedule": "61 * * * *"}, "'61 \\* \\* \\* \\*' is not a valid 5-field cron"),
         ({"schedule": "0 9 * * * *"}, "not a valid 5-field cron"),
         ({"schedule": {"cron": "0 9 * * *", "timezone": "Mars/Base"}}, "unknown timezone"),
