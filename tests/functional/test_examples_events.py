@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from examples.analytics import batch_processor
 from examples.approvals import approval_workflow
 from examples.notifications import create_user
 from sdk import ExecutionStatus
@@ -53,6 +54,44 @@ def test_one_order_event_runs_both_of_its_handlers(stepline: Any) -> None:
     # the metrics handler takes only events of type "created"
     stepline.publish("order/shipped", {"order_id": "o-9", "total": 99.99}, "shipped")
     assert len(stepline.client.list_executions(workflow_id="order-metrics-handler")) == 1
+
+
+def outputs(stepline: Any, workflow_id: str) -> list[Any]:
+    """The outputs of ``workflow_id``'s finished executions, oldest first."""
+    records = stepline.client.list_executions(workflow_id=workflow_id)
+    assert all(r.status is ExecutionStatus.COMPLETED for r in records), records
+    return [stepline.client.output_of(r) for r in sorted(records, key=lambda r: r.created_at)]
+
+
+def test_the_immediate_and_the_batched_order_handlers_both_get_every_order(
+    stepline: Any,
+) -> None:
+    for n in range(7):
+        stepline.publish("order/created", {"order_id": f"o-{n}", "total": 1.0}, "created")
+    assert len(outputs(stepline, "immediate-handler")) == 7  # one per event, at once
+    assert outputs(stepline, "batched-handler") == [{"handler": "batched", "count": 5}]
+    stepline.advance(seconds=59)
+    assert len(outputs(stepline, "batched-handler")) == 1  # the last two wait for the window
+    stepline.advance(seconds=1)
+    assert outputs(stepline, "batched-handler") == [
+        {"handler": "batched", "count": 5},
+        {"handler": "batched", "count": 2},
+    ]
+
+
+def test_the_batch_processor_takes_ten_at_once_or_what_came_within_thirty_seconds(
+    stepline: Any,
+) -> None:
+    for n in range(13):
+        stepline.publish("analytics/events", {"action": "click", "n": n})
+    assert outputs(stepline, "batch-processor") == [{"processed": 10}]
+    stepline.advance(seconds=30)
+    assert outputs(stepline, "batch-processor") == [{"processed": 10}, {"processed": 3}]
+    [first, _] = sorted(
+        stepline.client.list_executions(workflow_id="batch-processor"), key=lambda r: r.created_at
+    )
+    payload = batch_processor.decode_input(stepline.client.journal.load_values(first).input)
+    assert [e.data["n"] for e in payload.events] == list(range(10))  # in sequence order
 
 
 def test_an_approval_waits_for_its_answer(stepline: Any) -> None:
