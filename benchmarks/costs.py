@@ -31,9 +31,20 @@ from moto import mock_aws  # noqa: E402
 
 from benchmarks.dynamo_meter import DynamoMeter  # noqa: E402
 from examples.orders import process_order  # noqa: E402
-from sdk import App, Client, Engine, EventPayload, WorkflowContext, workflow  # noqa: E402
+from sdk import (  # noqa: E402
+    App,
+    BatchEventPayload,
+    Client,
+    Engine,
+    EventPayload,
+    WorkflowContext,
+    workflow,
+)
 from sdk.clock import VirtualClock  # noqa: E402
+from sdk.events.batches import Batcher  # noqa: E402
+from sdk.events.log import log_for  # noqa: E402
 from sdk.events.publisher import triggered_id  # noqa: E402
+from sdk.events.windows import ManualBatchWindows  # noqa: E402
 from sdk.journal.dynamodb import DynamoJournal, client_config  # noqa: E402
 from sdk.journal.schema import table_definition  # noqa: E402
 from sdk.timers import ManualTimers  # noqa: E402
@@ -68,7 +79,6 @@ LAMBDA_MODEL = {
 # A wake-up through SQS: SendMessage by the runner, ReceiveMessage and DeleteMessage by
 # Lambda's event source mapping (one of each per message at worst).
 SQS_REQUESTS_PER_WAKEUP = 3
-
 
 
 def trivial(i: int) -> int:
@@ -108,8 +118,24 @@ async def handler_b(ctx: WorkflowContext, event: EventPayload) -> int:
     return int(await ctx.step.run("note", trivial, event.sequence_id))
 
 
-APP = App([sequential, child, wait_and_child, process_order, handler_a, handler_b])
+@workflow(id="cost-click", trigger_on_event="cost/clicks")
+async def click(ctx: WorkflowContext, event: EventPayload) -> int:
+    return int(await ctx.step.run("note", trivial, event.sequence_id))
+
+
+@workflow(id="cost-clicks", trigger_on_event="cost/clicks", batch_size=10, batch_timeout_seconds=2)
+async def clicks(ctx: WorkflowContext, batch: BatchEventPayload) -> int:
+    return int(await ctx.step.run("note", trivial, len(batch.events)))
+
+
+APP = App([sequential, child, wait_and_child, process_order, handler_a, handler_b, click, clicks])
 EVENT = "event"  # a scenario publishing one event instead of invoking a workflow
+BATCHED_EVENTS = "batched events"  # a scenario publishing a batch's worth of events
+BATCH = 10
+# A batch through SQS: one SendMessageBatch per event by its publisher, then Lambda's event
+# source mapping receives the batch and deletes it (one request each at best; its empty
+# polls of an idle queue are not counted, see "Not counted").
+SQS_REQUESTS_PER_BATCH = 2
 SCENARIOS: list[tuple[str, str, Any, int]] = [
     # (name, workflow, payload, steps a user would count)
     ("1000 sequential steps", "cost-sequential", 1000, 1000),
@@ -117,6 +143,12 @@ SCENARIOS: list[tuple[str, str, Any, int]] = [
     ("process-order (examples/orders.py)", "process-order", {"order_id": "o-1", "amount": 42}, 5),
     ("2 waits and a child", "cost-wait-and-child", 7, 5),
     ("an event to a topic with 2 handlers (1 step each)", EVENT, "cost/orders", 2),
+    (
+        f"{BATCH} events to a topic with an immediate and a batched handler (1 step each)",
+        BATCHED_EVENTS,
+        "cost/clicks",
+        BATCH + 1,
+    ),
 ]
 
 
@@ -156,10 +188,21 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         engine = Engine(APP, journal, clock, timers=timers, invoker=queue)
         meter = DynamoMeter(dynamodb)
         client = Client(APP, journal, queue, clock=clock)
+        batches = 0
         if workflow_id == EVENT:
             published = client.publish_event(payload, {"order_id": "o-1"})
             handlers = ("cost-handler-a", "cost-handler-b")
             ids = [triggered_id(wf, payload, published.id) for wf in handlers]
+        elif workflow_id == BATCHED_EVENTS:
+            log = log_for(journal, clock)
+            assert log is not None
+            batcher = Batcher(APP, journal, log, queue, clock)
+            windows = ManualBatchWindows(APP, batcher.start, clock)
+            client = Client(APP, journal, queue, clock=clock, batches=windows)
+            for n in range(BATCH):
+                client.publish_event(payload, {"n": n})
+            batches = len(windows.deliveries)
+            ids = list(queue.pending)
         else:
             ids = [client.invoke(workflow_id, payload).id]
         invocations, cpu = 0, 0.0
@@ -180,6 +223,7 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         "runner_invocations": invocations,
         "wakeups": dict(timers.routes),
         "cpu_ms": round(cpu * 1000, 2),
+        "batch_invocations": batches,
     }
 
 
@@ -190,13 +234,17 @@ def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float
     billed_ms = requests * m["ms_per_dynamodb_request"] + counts["cpu_ms"] * m["cpu_slowdown"]
     sqs_wakeups = counts["wakeups"].get("sqs", 0)
     billed_ms += sqs_wakeups * m["wakeups_function_ms"]
-    invocations = counts["runner_invocations"] + sqs_wakeups
+    batches = counts.get("batch_invocations", 0)
+    invocations = counts["runner_invocations"] + sqs_wakeups + batches
+    sqs_requests = sqs_wakeups * SQS_REQUESTS_PER_WAKEUP
+    if batches:
+        sqs_requests += BATCH * batches + SQS_REQUESTS_PER_BATCH * batches
     return {
         "dynamodb": counts["write_units"] * PRICES["dynamodb_write_unit"]
         + counts["read_units"] * PRICES["dynamodb_read_unit"],
         "lambda": invocations * PRICES["lambda_request"]
         + billed_ms / 1000 * m["memory_gb"] * PRICES[f"lambda_gb_second_{architecture}"],
-        "sqs": sqs_wakeups * SQS_REQUESTS_PER_WAKEUP * PRICES["sqs_request"],
+        "sqs": sqs_requests * PRICES["sqs_request"],
         "scheduler": counts["wakeups"].get("scheduler", 0) * PRICES["scheduler_invocation"],
     }
 
@@ -279,6 +327,18 @@ def markdown(results: dict[str, Any]) -> str:
             + " | ".join(f"${v * 1e6:.2f}/M" for v in usd.values())
             + f" | ${sum(usd.values()) * 1e6:.2f} per million runs |"
         )
+    batched = next(s for s in results["scenarios"] if s["name"].startswith(f"{BATCH} events"))
+    per_event = sum(batched["usd_arm64"].values()) / BATCH
+    lines += [
+        "",
+        "## Per event",
+        "",
+        f"An event to a topic with an immediate and a batched handler costs "
+        f"**${per_event * 1e6:.2f} per million events** (the last row divided by {BATCH}): its "
+        "own append and immediate execution, a tenth of the batch's claim, execution and "
+        "batch-function invocation, and the SQS requests (a send per event, a receive and a "
+        f"delete per batch). The batch function's time is modelled like the runner's.",
+    ]
     m = LAMBDA_MODEL
     lines += [
         "",
@@ -299,6 +359,9 @@ def markdown(results: dict[str, Any]) -> str:
         "  the stack's retention period (DynamoDB's TTL deletes them at no charge).",
         "- Fixed costs per stack: the sweeper runs every minute (43,200 invocations and as",
         "  many small queries a month: about $0.02), log storage in CloudWatch.",
+        "- Lambda's pollers of a batch queue long-poll it while it is idle: about 0.3 to 1",
+        "  ReceiveMessage requests a second per queue at AWS's polling rates, up to $1 a",
+        "  month per batched workflow before the SQS free tier.",
         "- Free tiers (Lambda, SQS and Scheduler have monthly free allowances).",
         "",
         "Prices used (USD):",
@@ -321,8 +384,10 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     for s in results["scenarios"]:
-        print(f"{s['name']}: ${sum(s['usd_arm64'].values()) * 1e6:.2f} per million runs; "
-              f"{s['counts']}")
+        print(
+            f"{s['name']}: ${sum(s['usd_arm64'].values()) * 1e6:.2f} per million runs; "
+            f"{s['counts']}"
+        )
     print(
         f"per million steps: ${results['per_million_steps_arm64']:.4f} arm64, "
         f"${results['per_million_steps_x86_64']:.4f} x86_64 (budget "
