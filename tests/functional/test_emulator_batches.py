@@ -97,7 +97,8 @@ def test_every_message_delivered_three_times_still_puts_each_event_in_one_batch(
     ]  # fmt: skip
     twice = [body for body in bodies for _ in range(2)]
     for start in range(0, len(twice), 10):
-        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(twice[start : start + 10])]
+        chunk = twice[start : start + 10]
+        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)]
         sqs.send_message_batch(QueueUrl=url, Entries=entries)
     eventually(lambda: queue_is_drained(emulator, url), bool)  # 30 messages, 3 full batches
     done = eventually(
