@@ -89,6 +89,18 @@ def test_events_too_large_for_one_batch_input_are_split_into_batches_that_fit(
     assert outputs(h) == [[0, 1], [2]] and CALLS == {"batch": 2}
 
 
+def test_events_whose_data_is_in_the_value_store_are_split_by_their_full_size(
+    dynamodb_client: Any, clock: VirtualClock
+) -> None:
+    """Event data past 256 KB lives in the value store; a batch input holds it whole."""
+    values = MemoryValueStore(max_bytes=1_000_000)
+    h = Harness.build(DynamoJournal(dynamodb_client, TABLE, values=values), clock, [batched])
+    for n in range(4):  # 1.2 MB of data for a batch input of at most 1 MB
+        h.client.publish_event("ba/clicks", {"n": n, "pad": "x" * 300_000})
+    assert any(key.startswith("topics/") for key in values.objects)
+    assert outputs(h) == [[0, 1, 2], [3]]
+
+
 def test_an_event_too_large_for_any_batch_is_failed_and_spares_its_batch_mates(
     dynamodb_client: Any, clock: VirtualClock
 ) -> None:
@@ -122,7 +134,35 @@ def test_an_event_too_large_for_a_batch_of_its_batched_workflow_is_refused_at_pu
     assert h.windows.pending("ba-batch") == []
 
 
-# ---------------------------------------------------- a removed batched workflow's event
+# ------------------------------------------------------ pending events and the sweeper
+
+
+def test_the_sweeper_queueing_again_what_the_publisher_queued_starts_nothing_twice(
+    harness: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publisher queued event 2 and died before clearing it: the sweeper queues it
+    again, it comes in a later batch of its own, and that batch starts nothing."""
+    h = harness(batched, each)
+    log = h.client.publisher.log
+    clear = log.clear_pending
+    published: list[Any] = []
+
+    def dies_on_the_third(topic: str, event_id: str) -> None:
+        if len(published) == 2:
+            raise ConnectionError("the Lambda died here")
+        clear(topic, event_id)
+
+    monkeypatch.setattr(log, "clear_pending", dies_on_the_third)
+    for n in range(4):
+        published.append(h.client.publish_event("ba/clicks", {"n": n}))
+    monkeypatch.undo()
+    assert outputs(h) == [[0, 1, 2, 3]]
+    h.advance(seconds=31)  # the sweeper queues event 2 again
+    assert [i.sequence_id for i in h.windows.pending("ba-batch")] == [3]
+    h.advance(seconds=10)
+    assert h.windows.pending("ba-batch") == [] and len(h.windows.deliveries) == 2
+    assert outputs(h) == [[0, 1, 2, 3]] and CALLS == {"batch": 1, "each": 4}
+
 
 
 def test_a_pending_event_of_a_removed_batched_workflow_does_not_stall_the_sweeper(
