@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from sdk.client import Invoker
 
 logger = logging.getLogger("stepline.events")
+# What a batch input holds of one event besides its data, at most: its id (256), topic
+# and type (128 each), sequence id, time, and the names of the fields.
+EVENT_ENVELOPE_BYTES = 1024
 
 
 def batch_subscribers(
@@ -61,6 +64,18 @@ def batch_execution_id(workflow_id: str, events: Sequence[TopicEvent]) -> str:
     """The execution of a batch: the same for the same events, whatever their order."""
     keys = sorted(f"{event.topic}\x1e{event.id}" for event in events)
     return f"{workflow_id}:{derived_id('batch', *keys)}"
+
+
+def _guess(events: Sequence[TopicEvent], limit: int) -> int:
+    """How many of ``events``, from the first, a batch input of ``limit`` bytes holds by
+    the sizes of their data (at least one)."""
+    count, total = 0, 0
+    for event in events:
+        total += len(event.data) + EVENT_ENVELOPE_BYTES  # data is ASCII JSON (encode_data)
+        if total > limit:
+            break
+        count += 1
+    return max(count, 1)
 
 
 def runs(sequence_ids: Iterable[int]) -> list[tuple[int, int]]:
@@ -192,16 +207,21 @@ class Batcher:
     def _fitting(
         self, workflow: Workflow[Any], events: list[TopicEvent]
     ) -> tuple[int, ExecutionRecord | None]:
-        """The longest run of ``events`` from the first whose batch input the journal
-        stores: its length and execution; ``(0, None)`` if not even the first alone fits.
-        The same events always give the same cut."""
+        """A run of ``events`` from the first whose batch input the journal stores: its
+        length and execution; ``(0, None)`` if not even the first alone fits.
+
+        The run is as long as the sizes of the events' data allow (``_guess``), checked by
+        encoding it, so a cut costs about one encoding of what it keeps; only a wrong
+        guess costs a bisection. The same events always give the same cut.
+        """
+        guess = _guess(events, self.journal.max_value_bytes)
         try:
-            return len(events), self._execution(workflow, events)
+            return guess, self._execution(workflow, events[:guess])
         except SerializationError:
             pass
         size, record = 0, None
-        low, high = 1, len(events) - 1
-        while low <= high:  # bisect: a shorter run's input is never longer
+        low, high = 1, guess - 1
+        while low <= high:  # a shorter run's input is never longer
             middle = (low + high) // 2
             try:
                 record, size = self._execution(workflow, events[:middle]), middle
