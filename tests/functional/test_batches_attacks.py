@@ -89,6 +89,21 @@ def test_events_too_large_for_one_batch_input_are_split_into_batches_that_fit(
     assert outputs(h) == [[0, 1], [2]] and CALLS == {"batch": 2}
 
 
+def test_a_cut_guessed_wrong_by_the_data_sizes_is_found_by_bisection(harness: Build) -> None:
+    """Data appended as raw UTF-8 (not as ``encode_data`` writes it) grows sixfold when a
+    batch input escapes it: the guess says all three fit, only two do."""
+    h = harness(batched)
+    hold(h)
+    log = h.batcher.log
+    appended = [
+        log.append("ba/clicks", NewEvent(f"u{n}", f'{{"n":{n},"pad":"{"é" * 30_000}"}}'))
+        for n in range(3)
+    ]
+    items = [BatchItem("ba-batch", "ba/clicks", p.sequence_id, p.id) for p in appended]
+    assert len(h.batcher.start(items).started) == 2
+    assert outputs(h) == [[0, 1], [2]]
+
+
 def test_events_whose_data_is_in_the_value_store_are_split_by_their_full_size(
     dynamodb_client: Any, clock: VirtualClock
 ) -> None:
