@@ -103,9 +103,9 @@ ACCESS: dict[str, Access] = {
     ),
     # Claims the events of a batch and creates its execution (one transaction, each item
     # authorized as PutItem), reads the events (large data from S3, a large batch input to
-    # S3), reads the claims of another batch when it lost a race, starts the execution.
+    # S3), starts the execution.
     "BatchFunction": Access(
-        journal=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+        journal=("dynamodb:PutItem", "dynamodb:Query"),
         values=_READ_WRITE,
         invokes=("runner",),
     ),

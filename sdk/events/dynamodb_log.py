@@ -272,16 +272,14 @@ class DynamoTopicLog:
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return frozenset()  # this batch exists: an earlier delivery claimed it
             offset = len(puts) - len(claims)
-            failed = [
-                events[i - offset]
+            taken = frozenset(
+                (events[i - offset].topic, events[i - offset].sequence_id)
                 for i, reason in enumerate(reasons)
                 if i >= offset and reason == "ConditionalCheckFailed"
-            ]
-            if failed:
-                taken = self._claimed_elsewhere(workflow_id, failed, eid)
-                if taken:
-                    return taken
-            elif not _transient(reasons):
+            )
+            if taken:  # claimed by another batch, or by this one whose execution expired
+                return taken
+            if not _transient(reasons):
                 raise TransientInfrastructureError(
                     f"claiming a batch of {workflow_id!r} failed: {', '.join(reasons)}"
                 )
@@ -289,24 +287,6 @@ class DynamoTopicLog:
         raise TransientInfrastructureError(
             f"claiming a batch of {workflow_id!r}: no answer after {MAX_ATTEMPTS} attempts"
         )
-
-    def _claimed_elsewhere(
-        self, workflow_id: str, events: Sequence[TopicEvent], execution_id: str
-    ) -> frozenset[tuple[str, int]]:
-        """Which of ``events`` another batch than ``execution_id`` holds."""
-        taken = set()
-        for event in events:
-            item = self._client.get_item(
-                TableName=self._table,
-                Key={
-                    "pk": {"S": topic_pk(event.topic)},
-                    "sk": {"S": claim_sk(workflow_id, event.sequence_id)},
-                },
-                ConsistentRead=True,
-            ).get("Item")
-            if item is not None and item["execution_id"]["S"] != execution_id:
-                taken.add((event.topic, event.sequence_id))
-        return frozenset(taken)
 
     def read(self, topic: str, *, after: int = 0, limit: int = 100) -> list[TopicEvent]:
         response = self._client.query(

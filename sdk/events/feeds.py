@@ -73,6 +73,10 @@ class BatchItem:
 class BatchFeed(Protocol):
     """Where publishers send the events of batched workflows (their queues)."""
 
+    def takes(self, workflow_id: str) -> bool:
+        """Whether ``workflow_id`` has a queue here."""
+        ...
+
     def send(self, items: Sequence[BatchItem]) -> None:
         """Queue ``items``; raises if any may not have been queued (they are sent again)."""
         ...
@@ -84,6 +88,9 @@ class SqsBatchFeed:
     def __init__(self, sqs: Any, queues: Mapping[str, str]) -> None:
         self._sqs = sqs
         self.queues = dict(queues)
+
+    def takes(self, workflow_id: str) -> bool:
+        return workflow_id in self.queues
 
     def send(self, items: Sequence[BatchItem]) -> None:
         by_queue: dict[str, list[BatchItem]] = defaultdict(list)

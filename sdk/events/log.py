@@ -91,9 +91,10 @@ class TopicLog(Protocol):
         """Create ``execution`` (a batch of ``workflow_id``) with a claim on each of
         ``events``, all or nothing.
 
-        Returns the ``(topic, sequence_id)`` of the events another execution claimed
-        already, and then writes nothing; empty once this batch is claimed, now or by
-        an earlier delivery (``execution`` exists).
+        Returns the ``(topic, sequence_id)`` of the events a batch claimed already, and
+        then writes nothing: another batch, or this one if its execution has expired
+        since (time to live deletes a finished execution long before its claims). Empty
+        once this batch is claimed, now or by an earlier delivery (``execution`` exists).
         """
         ...
 
@@ -188,7 +189,7 @@ class MemoryTopicLog:
             except ExecutionNotFoundError:
                 pass
             keys = [(workflow_id, e.topic, e.sequence_id) for e in events]
-            taken = frozenset(k[1:] for k in keys if self._claims.get(k, eid) != eid)
+            taken = frozenset(k[1:] for k in keys if k in self._claims)
             if taken:
                 return taken
             self._journal.create_execution(execution)

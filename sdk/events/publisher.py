@@ -7,7 +7,9 @@ redelivered event starts nothing new), invokes those executions, queues the even
 each batched subscriber (``sdk.events.batches``), then wakes the topic's waiters and
 takes the event off the sweeper's list. A publisher that dies after the append loses
 nothing: the executions are created and due (the sweeper starts them), and the event
-stays pending until ``sweep`` queues it and wakes its waiters.
+stays pending until ``sweep`` queues it and wakes its waiters. An event is refused, with
+nothing written, when an execution it starts could not store its input: a triggered
+one, or a batch holding it alone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sdk.events.waking import invoke_quietly, logger, sweep_pending, wake_waiter
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.payloads import BatchEventPayload
 from sdk.sweeper import START_GRACE
 from sdk.workflow import Workflow
 
@@ -71,7 +74,8 @@ class Publisher:
 
     def _publish_one(self, topic: str, event: NewEvent) -> Published:
         handlers = subscribers(self.app, topic, event.event_type)
-        feeds = [wf.id for wf in batch_subscribers(self.app, topic, event.event_type)]
+        batched = batch_subscribers(self.app, topic, event.event_type)
+        feeds = [wf.id for wf in batched]
         if feeds and self.batches is None:
             raise SteplineError(
                 f"workflow {feeds[0]!r} takes batches of {topic!r} events, but this "
@@ -79,9 +83,11 @@ class Publisher:
             )
 
         def starts(stored: TopicEvent) -> list[ExecutionRecord]:
+            for wf in batched:
+                self._check_batch_input(wf, stored)
             return [self._execution(wf, stored) for wf in handlers]
 
-        published = self.log.append(topic, event, starts if handlers else None, feeds)
+        published = self.log.append(topic, event, starts if handlers or batched else None, feeds)
         if published.duplicate:
             return published  # its first publish started, queued and woke what it had to
         for wf in handlers:
@@ -107,6 +113,13 @@ class Publisher:
             input=wf.encode_input(event.payload(), limit=self.journal.max_value_bytes),
             due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
             expires_at=self.journal.retention.open_expiry(now),
+        )
+
+    def _check_batch_input(self, wf: Workflow[Any], event: TopicEvent) -> None:
+        """Refuse ``event`` (``SerializationError``) if a batch of ``wf`` holding it alone
+        would have an input too large to store: no batch could ever take it."""
+        wf.encode_input(
+            BatchEventPayload(events=[event.payload()]), limit=self.journal.max_value_bytes
         )
 
     def _invoke(self, execution_id: str) -> None:

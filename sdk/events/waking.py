@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sdk.errors import ExecutionNotFoundError
 from sdk.events.feeds import BatchFeed, BatchItem
-from sdk.events.log import TopicLog, Waiter
+from sdk.events.log import PendingEvent, TopicLog, Waiter
 from sdk.journal.base import Journal
 
 if TYPE_CHECKING:
@@ -68,21 +68,45 @@ def sweep_pending(
 ) -> int:
     """Queue and wake for the events whose publisher died first; how many events.
 
-    An event still to be queued while there is no ``batches`` to queue it on stays
-    pending (logged): clearing it would lose it for its batched workflows.
+    Each event is finished on its own: one that fails stays pending for the next sweep
+    and holds up none of the others. An event still to be queued while there is no
+    ``batches`` to queue it on stays pending (logged): clearing it would lose it for its
+    batched workflows. A batched workflow that ``batches`` has no queue for (removed, or
+    no longer batched, since the event was published) is given up, logged.
     """
     pending = log.list_pending(now)
     for event in pending:
-        if event.feeds:
-            if batches is None:
-                logger.error("no batch queues to send %s of %r to", event.event_id, event.topic)
-                continue
-            batches.send(
-                [
-                    BatchItem(wf, event.topic, event.sequence_id, event.event_id)
-                    for wf in event.feeds
-                ]
-            )
-        wake_waiters(log, journal, invoker, event.topic)
-        log.clear_pending(event.topic, event.event_id)
+        try:
+            _finish(log, journal, invoker, event, batches)
+        except Exception:  # the next sweep tries again
+            logger.exception("finishing %s of %r failed", event.event_id, event.topic)
     return len(pending)
+
+
+def _finish(
+    log: TopicLog,
+    journal: Journal,
+    invoker: Invoker | None,
+    event: PendingEvent,
+    batches: BatchFeed | None,
+) -> None:
+    """What a publisher that died did not do: queue ``event``, wake, clear it."""
+    if event.feeds:
+        if batches is None:
+            logger.error("no batch queues to send %s of %r to", event.event_id, event.topic)
+            return
+        gone = [wf for wf in event.feeds if not batches.takes(wf)]
+        if gone:
+            logger.error(
+                "%s of %r is not queued for %s: no batch queue (removed from the app?)",
+                event.event_id, event.topic, ", ".join(gone),
+            )  # fmt: skip
+        items = [
+            BatchItem(wf, event.topic, event.sequence_id, event.event_id)
+            for wf in event.feeds
+            if wf not in gone
+        ]
+        if items:
+            batches.send(items)
+    wake_waiters(log, journal, invoker, event.topic)
+    log.clear_pending(event.topic, event.event_id)

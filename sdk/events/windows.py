@@ -62,6 +62,9 @@ class ManualBatchWindows:
                 self._queues[item.workflow_id].append((now, item))
         self.fire(now)
 
+    def takes(self, workflow_id: str) -> bool:
+        return workflow_id in self.rules
+
     def pending(self, workflow_id: str) -> list[BatchItem]:
         """The items waiting for a batch of ``workflow_id``."""
         with self._lock:
