@@ -48,6 +48,7 @@ def test_a_query_returns_its_partition_only_in_key_order(table: Any) -> None:
             ":high": {"S": "s#07"},
         },
         Limit=2,
+        ConsistentRead=True,
     )
     assert found == [("b", n) for n in range(3, 8)]
 
@@ -61,6 +62,22 @@ def test_a_backward_query_with_a_limit_takes_the_last_items(table: Any) -> None:
         Limit=3,
     )
     assert [int(i["n"]["N"]) for i in response["Items"]] == [9, 8, 7]
+
+
+def test_a_query_looks_at_its_partition_only(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.table import Table
+
+    def whole_table(self: Any) -> Any:
+        raise AssertionError("the query walked the whole table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+    found = query(
+        table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "a"}},
+        ConsistentRead=True,
+    )
+    assert found == [("a", n) for n in range(10)]
 
 
 def test_a_query_of_an_empty_partition_finds_nothing(table: Any) -> None:
