@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sdk.errors import WorkflowDefinitionError
-from sdk.schedules.cron import InvalidScheduleError, check_cron, check_timezone
+from sdk.errors import InvalidScheduleError, WorkflowDefinitionError
+from sdk.schedules.cron import check_cron, check_timezone
 
 DEFAULT_KEY = "default"
 OVERLAP_SKIP = "skip"
@@ -50,7 +50,9 @@ class Schedule:
     ) -> Schedule:
         """A schedule whose every field is valid; ``InvalidScheduleError`` naming the first
         that is not."""
-        return cls(check_cron(cron), check_timezone(timezone), check_key(key), check_overlap(overlap))
+        return cls(
+            check_cron(cron), check_timezone(timezone), check_key(key), check_overlap(overlap)
+        )
 
 
 def check_key(key: Any) -> str:
