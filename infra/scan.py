@@ -62,6 +62,8 @@ DLQ_REASONS = {
     "ApiFunction": "invoked synchronously through its function URL: the caller gets the error",
     "EventRouterFunction": "failed async invocations go to EventRouterDeadLetterQueue through "
     "its on-failure destination, which keeps the error too, unlike a DLQ",
+    "SchedulesFunction": "failed async invocations go to ScheduleDeadLetterQueue through its "
+    "on-failure destination, which keeps the error too, unlike a DLQ",
 }
 FUNCTION_SKIPS = (NO_VPC, NO_SECRETS_IN_ENVIRONMENT, NO_RESERVED_CONCURRENCY)
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from infra import iam, parameters, resources, scan
+from infra import schedules as scheduling
 from infra.bundle import BUNDLE_DIR
 from infra.names import (
     API_FUNCTION,
@@ -58,6 +59,7 @@ FUNCTION_SUFFIXES = {
     "SweeperFunction": "sweeper",
     API_FUNCTION: "api",
     ROUTER_FUNCTION: "events",
+    scheduling.SCHEDULES_FUNCTION: scheduling.SCHEDULES_SUFFIX,
 }
 
 
@@ -193,7 +195,25 @@ def _api() -> dict[str, Any]:
         API_FUNCTION,
         "handlers.api.handler",
         "The HTTP API: list workflows, invoke them, inspect executions.",
+        policy_extra=scheduling.runtime_schedule_statements(),
         FunctionUrlConfig={"AuthType": "AWS_IAM"},
+        Environment={"Variables": dict(scheduling.SCHEDULE_VARIABLES)},
+    )
+
+
+def _schedules(app: App) -> dict[str, Any]:
+    """Schedule ticks (declared in the app, or created at run time) -> executions."""
+    return _function(
+        scheduling.SCHEDULES_FUNCTION,
+        "handlers.schedules.handler",
+        "Turns each tick of a schedule into one execution of its workflow.",
+        Events=scheduling.schedule_events(app),
+        EventInvokeConfig={
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": get_att(SCHEDULE_DLQ)}
+            },
+        },
     )
 
 
@@ -221,7 +241,7 @@ def _router() -> dict[str, Any]:
     )
 
 
-def _resources() -> dict[str, Any]:
+def _resources(app: App) -> dict[str, Any]:
     functions = {
         "RunnerFunction": _runner(),
         "FailureFunction": _failures(),
@@ -229,6 +249,7 @@ def _resources() -> dict[str, Any]:
         "SweeperFunction": _sweeper(),
         API_FUNCTION: _api(),
         ROUTER_FUNCTION: _router(),
+        scheduling.SCHEDULES_FUNCTION: _schedules(app),
     }
     log_groups = {
         _log_group_id(logical): resources.log_group(suffix)
@@ -278,7 +299,9 @@ def _outputs() -> dict[str, Any]:
             "Exhausted runner invocations the failure function could not record.", ref(FAILURE_DLQ)
         ),
         "ScheduleDeadLetterQueueUrl": _output(
-            "Wake-up and sweep schedules that could not invoke their function.", ref(SCHEDULE_DLQ)
+            "Wake-up, sweep and schedule ticks that could not invoke their function (or whose "
+            "tick failed every retry).",
+            ref(SCHEDULE_DLQ),
         ),
         "EventRouterDeadLetterQueueUrl": _output(
             "Events put on the bus that could not be routed (malformed, or undeliverable).",
@@ -303,7 +326,7 @@ def build_template(
         "Description": f"Stepline app {','.join(app_modules)}: {workflows}",
         "Parameters": parameters.parameters(runner_timeout),
         "Globals": _globals(app_modules),
-        "Resources": _resources(),
+        "Resources": _resources(app),
         "Outputs": _outputs(),
     }
 
