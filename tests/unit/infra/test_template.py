@@ -315,7 +315,9 @@ def test_the_scheduler_role_is_passed_to_the_scheduler_service_only() -> None:
 def test_the_api_manages_runtime_schedules_only_in_its_group_under_its_own_prefix() -> None:
     prefix = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
     scheduling = [
-        s for s in _statements("ApiFunction") if any(a.startswith("scheduler:") for a in _actions(s))
+        s
+        for s in _statements("ApiFunction")
+        if any(a.startswith("scheduler:") for a in _actions(s))
     ]
     assert scheduling == [
         {
@@ -345,7 +347,7 @@ def test_the_api_manages_runtime_schedules_only_in_its_group_under_its_own_prefi
     }  # fmt: skip
 
 
-def test_a_declared_schedule_is_a_scheduler_schedule_in_the_stack_s_group_with_its_timezone() -> None:
+def test_a_declared_schedule_is_a_scheduler_schedule_in_the_stack_s_group_in_its_zone() -> None:
     schedules = _resources()["SchedulesFunction"]["Properties"]
     assert schedules["Handler"] == "handlers.schedules.handler"
     [(name, event)] = schedules["Events"].items()
