@@ -40,6 +40,7 @@ from local_emulator.scheduler import (
 )
 from local_emulator.sqs import QueuePoller, event_source_mappings
 from local_emulator.stack import CODE_BUCKET, Stack, deploy
+from sdk.clock import Clock
 from sdk.errors import SteplineError
 
 REGION = "us-east-1"
@@ -72,10 +73,13 @@ class Emulator:
         account_id: str | None = None,
         sweep_interval: float | None = None,
         code_root: Path | None = None,
+        schedule_clock: Clock | None = None,
     ) -> None:
         """``account_id``: the moto account of the emulator's resources, a fresh one by default;
         ``sweep_interval`` (seconds) runs the sweeper that often instead of every minute;
-        ``code_root``: the directory of a built template (see ``built``)."""
+        ``code_root``: the directory of a built template (see ``built``);
+        ``schedule_clock``: the clock schedules fire on (the machine's by default; a test may
+        move a virtual one)."""
         self.account_id = account_id or new_account_id()
         self._code_root = code_root
         self._runtime_dir: str | None = None
@@ -89,6 +93,7 @@ class Emulator:
         self._api: HttpApiServer | None = None
         self._scheduler: ScheduleDispatcher | None = None
         self._sweep_interval = sweep_interval
+        self._schedule_clock = schedule_clock
         self.queues: QueuePoller | None = None
         self.recurring: RecurringDispatcher | None = None
         self.lambdas: LambdaService | None = None
@@ -152,7 +157,9 @@ class Emulator:
                 raise SteplineError(f"expected one function with a URL, found {url_functions}")
             self._api = HttpApiServer(self._host, self._api_port, self.lambdas, url_functions[0])
             self._api.start()
-            self._scheduler = ScheduleDispatcher(self.client("scheduler"), self.lambdas)
+            self._scheduler = ScheduleDispatcher(
+                self.client("scheduler"), self.lambdas, clock=self._schedule_clock
+            )
             self._scheduler.start()
             self.queues = QueuePoller(
                 self.client("sqs"), event_source_mappings(self.stack), self.lambdas
@@ -160,7 +167,9 @@ class Emulator:
             self.queues.start()
             every = {SWEEPER_HANDLER: self._sweep_interval} if self._sweep_interval else None
             schedules = recurring_schedules(self.stack, every)
-            self.recurring = RecurringDispatcher(schedules, self.lambdas)
+            self.recurring = RecurringDispatcher(
+                schedules, self.lambdas, clock=self._schedule_clock
+            )
             self.recurring.start()
         except BaseException:
             self.stop()
