@@ -91,7 +91,7 @@ class Emulator:
         self._workdir = workdir or os.getcwd()
         self._gateway: GatewayServer | None = None
         self._api: HttpApiServer | None = None
-        self._scheduler: ScheduleDispatcher | None = None
+        self.scheduler: ScheduleDispatcher | None = None  # schedules stored in moto
         self._sweep_interval = sweep_interval
         self._schedule_clock = schedule_clock
         self.queues: QueuePoller | None = None
@@ -157,10 +157,10 @@ class Emulator:
                 raise SteplineError(f"expected one function with a URL, found {url_functions}")
             self._api = HttpApiServer(self._host, self._api_port, self.lambdas, url_functions[0])
             self._api.start()
-            self._scheduler = ScheduleDispatcher(
+            self.scheduler = ScheduleDispatcher(
                 self.client("scheduler"), self.lambdas, clock=self._schedule_clock
             )
-            self._scheduler.start()
+            self.scheduler.start()
             self.queues = QueuePoller(
                 self.client("sqs"), event_source_mappings(self.stack), self.lambdas
             )
@@ -180,9 +180,9 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving, end every execution environment, drop the state. Safe to call twice."""
-        if self._scheduler is not None:
-            self._scheduler.stop()
-            self._scheduler = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for dispatcher in (self.queues, self.recurring):
             if dispatcher is not None:
                 dispatcher.stop()

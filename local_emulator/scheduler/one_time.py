@@ -84,6 +84,10 @@ class ScheduleDispatcher:
             except Exception:  # a failed round is logged and tried again
                 logger.exception("schedule dispatcher round failed")
 
+    def upcoming(self) -> dict[str, datetime | None]:
+        """When each recurring schedule seen so far fires next, by schedule ARN."""
+        return {arn: due for (arn, _), due in dict(self._next).items()}
+
     def _listed(self) -> list[dict[str, Any]]:
         pages = self._scheduler.get_paginator("list_schedules").paginate()
         return [entry for page in pages for entry in page["Schedules"]]

@@ -184,3 +184,48 @@ def test_moto_gets_neither_schedules_nor_the_permissions_they_need() -> None:
     assert {"SweeperFunctionTick", "ScheduleGroup", "WakeupsFunctionTimerQueue"} <= set(ours)
     assert not {"SweeperFunctionTick", "SweeperFunctionTickPermission"} & set(theirs["Resources"])
     assert "SweeperFunction" in theirs["Resources"]
+
+
+def test_a_runtime_cron_schedule_stored_in_moto_fires_at_its_nominal_times() -> None:
+    """What ``client.schedules.create`` leaves in EventBridge Scheduler fires in the emulator
+    where AWS would, with the tick's nominal time in its input; not while it is disabled."""
+    import boto3
+    from moto import mock_aws
+
+    from local_emulator.scheduler import ScheduleDispatcher
+    from sdk.schedules.aws import AwsScheduleBackend, ScheduleRoutes
+    from sdk.schedules.records import Origin, ScheduleRecord, State
+
+    with mock_aws():
+        scheduler = boto3.client("scheduler", region_name="us-east-1")
+        scheduler.create_schedule_group(Name="app")
+        role = "arn:aws:iam::123456789012:role/scheduler"
+        backend = AwsScheduleBackend(scheduler, ScheduleRoutes("app", "stack-id", RUNNER, role))
+        record = ScheduleRecord(
+            "report", "weekday", "0 9 * * 1-5", "Europe/Paris", "skip", Origin.RUNTIME,
+            State.ENABLED, START, "g1",
+        )  # fmt: skip
+        backend.put(record)
+        clock = VirtualClock(datetime(2030, 3, 29, 7, 0, tzinfo=UTC))  # Friday, 08:00 in Paris
+        lambdas = FakeLambdas()
+        dispatcher = ScheduleDispatcher(scheduler, lambdas, clock=clock)  # type: ignore[arg-type]
+        assert dispatcher.tick() == 0
+        clock.advance(hours=1)
+        assert dispatcher.tick() == 1
+        clock.advance(days=3)  # Monday 08:00 UTC: 09:00 in Paris was 07:00 UTC (summer time)
+        assert dispatcher.tick() == 1
+        assert [payload for _, payload in lambdas.invoked] == [
+            {"workflow_id": "report", "key": "weekday", "generation": "g1",
+             "scheduled_time": when}
+            for when in ("2030-03-29T08:00:00Z", "2030-04-01T07:00:00Z")
+        ]  # fmt: skip
+        backend.put(record.evolve(state=State.PAUSED))
+        clock.advance(days=1)
+        assert dispatcher.tick() == 0
+        backend.put(record.evolve(state=State.ENABLED))
+        assert dispatcher.tick() == 0  # resumed: from now on
+        clock.advance(days=1)
+        assert dispatcher.tick() == 1
+        backend.remove(record)
+        clock.advance(days=1)
+        assert dispatcher.tick() == 0
