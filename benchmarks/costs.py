@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,20 @@ from moto import mock_aws  # noqa: E402
 
 from benchmarks.dynamo_meter import DynamoMeter  # noqa: E402
 from examples.orders import process_order  # noqa: E402
-from sdk import App, Client, Engine, EventPayload, WorkflowContext, workflow  # noqa: E402
+from sdk import (  # noqa: E402
+    App,
+    Client,
+    Engine,
+    EventPayload,
+    SchedulePayload,
+    WorkflowContext,
+    workflow,
+)
 from sdk.clock import VirtualClock  # noqa: E402
 from sdk.events.publisher import triggered_id  # noqa: E402
 from sdk.journal.dynamodb import DynamoJournal, client_config  # noqa: E402
 from sdk.journal.schema import table_definition  # noqa: E402
+from sdk.schedules.ticks import Ticker, TickRequest, tick_execution_id  # noqa: E402
 from sdk.timers import ManualTimers  # noqa: E402
 
 TABLE = "stepline-costs"
@@ -108,8 +117,14 @@ async def handler_b(ctx: WorkflowContext, event: EventPayload) -> int:
     return int(await ctx.step.run("note", trivial, event.sequence_id))
 
 
-APP = App([sequential, child, wait_and_child, process_order, handler_a, handler_b])
+@workflow(id="cost-daily", schedule={"cron": "0 9 * * *", "timezone": "Europe/Paris"})
+async def daily(ctx: WorkflowContext, tick: SchedulePayload) -> str:
+    return str(await ctx.step.run("note", trivial, tick.timestamp.day))
+
+
+APP = App([sequential, child, wait_and_child, process_order, handler_a, handler_b, daily])
 EVENT = "event"  # a scenario publishing one event instead of invoking a workflow
+TICK = "tick"  # a scenario delivering one schedule tick (after a first one, as every day)
 SCENARIOS: list[tuple[str, str, Any, int]] = [
     # (name, workflow, payload, steps a user would count)
     ("1000 sequential steps", "cost-sequential", 1000, 1000),
@@ -117,6 +132,7 @@ SCENARIOS: list[tuple[str, str, Any, int]] = [
     ("process-order (examples/orders.py)", "process-order", {"order_id": "o-1", "amount": 42}, 5),
     ("2 waits and a child", "cost-wait-and-child", 7, 5),
     ("an event to a topic with 2 handlers (1 step each)", EVENT, "cost/orders", 2),
+    ("a schedule tick starting a 1-step workflow", TICK, "cost-daily", 1),
 ]
 
 
@@ -156,13 +172,16 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         engine = Engine(APP, journal, clock, timers=timers, invoker=queue)
         meter = DynamoMeter(dynamodb)
         client = Client(APP, journal, queue, clock=clock)
+        invocations, cpu, ticks = 0, 0.0, 0
         if workflow_id == EVENT:
             published = client.publish_event(payload, {"order_id": "o-1"})
             handlers = ("cost-handler-a", "cost-handler-b")
             ids = [triggered_id(wf, payload, published.id) for wf in handlers]
+        elif workflow_id == TICK:
+            cpu, ids = _tick(Ticker(APP, journal, queue, clock), engine, queue, meter, payload)
+            ticks = 1
         else:
             ids = [client.invoke(workflow_id, payload).id]
-        invocations, cpu = 0, 0.0
         while True:
             while queue.pending:
                 invocations += 1
@@ -178,9 +197,25 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         "write_units": round(meter.units["write"], 3),
         "read_units": round(meter.units["read"], 3),
         "runner_invocations": invocations,
-        "wakeups": dict(timers.routes),
+        "wakeups": dict(timers.routes) | ({"scheduler": ticks} if ticks else {}),
+        "ticks": ticks,
         "cpu_ms": round(cpu * 1000, 2),
     }
+
+
+def _tick(
+    ticker: Ticker, engine: Engine, queue: Queue, meter: DynamoMeter, workflow_id: str
+) -> tuple[float, list[str]]:
+    """Yesterday's tick and its execution (not counted: a schedule ticks every day), then
+    today's tick through the schedules function (counted, CPU included); its execution's id."""
+    yesterday, today = (datetime(2030, 1, d, 8, 0, tzinfo=UTC) for d in (1, 2))
+    ticker.tick(TickRequest(workflow_id, "default", yesterday))
+    while queue.pending:
+        asyncio.run(engine.run(queue.pending.pop(0)))
+    meter.reset()
+    started = time.process_time()
+    ticker.tick(TickRequest(workflow_id, "default", today))
+    return time.process_time() - started, [tick_execution_id(workflow_id, "default", today)]
 
 
 def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float]:
@@ -190,7 +225,8 @@ def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float
     billed_ms = requests * m["ms_per_dynamodb_request"] + counts["cpu_ms"] * m["cpu_slowdown"]
     sqs_wakeups = counts["wakeups"].get("sqs", 0)
     billed_ms += sqs_wakeups * m["wakeups_function_ms"]
-    invocations = counts["runner_invocations"] + sqs_wakeups
+    # a tick is one more invocation (the schedules function); its requests and CPU are counted
+    invocations = counts["runner_invocations"] + sqs_wakeups + counts.get("ticks", 0)
     return {
         "dynamodb": counts["write_units"] * PRICES["dynamodb_write_unit"]
         + counts["read_units"] * PRICES["dynamodb_read_unit"],
@@ -231,6 +267,11 @@ def run() -> dict[str, Any]:
     }
 
 
+def _tick_cost(results: dict[str, Any]) -> str:
+    [tick] = [s for s in results["scenarios"] if s["counts"].get("ticks")]
+    return f"${sum(tick['usd_arm64'].values()) * 1e6:.2f}"
+
+
 def _usd(value: float) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
@@ -265,6 +306,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Per workflow",
         "",
+        f"A schedule tick that starts a one-step workflow costs {_tick_cost(results)} per "
+        "million ticks, everything included (the last row).",
+        "",
         "| Workflow | Steps | DynamoDB requests | Write units | Read units | Runner "
         "invocations | Wake-ups | DynamoDB | Lambda | SQS | Scheduler | Total (arm64) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -290,7 +334,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"measured here times {m['cpu_slowdown']:g} (a {int(m['memory_gb'] * 1024)} MB function "
         "gets about a third of a core; the measured CPU includes moto's own work, so this is "
         "pessimistic). An SQS wake-up adds one invocation of the wake-ups function "
-        f"({m['wakeups_function_ms']:g} ms) and {SQS_REQUESTS_PER_WAKEUP} SQS requests.",
+        f"({m['wakeups_function_ms']:g} ms) and {SQS_REQUESTS_PER_WAKEUP} SQS requests. A "
+        "schedule tick is one EventBridge Scheduler invocation (the Scheduler column) and one "
+        "invocation of the schedules function, whose DynamoDB requests and CPU are counted "
+        "with the runner's.",
         "",
         "## Not counted",
         "",
