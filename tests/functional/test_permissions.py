@@ -5,7 +5,9 @@ The template goes into moto's CloudFormation; then every function runs in this p
 through its Lambda entry point, with the environment moto gave it, on the workflows of
 ``tests.apps.permissions``: large inputs and outputs, a short and a long wait, children, a
 cancellation that finds its execution running, a child whose invocations are exhausted,
-and the sweeper repairing a lost start and an outcome delivered only halfway. Every AWS
+the sweeper repairing a lost start and an outcome delivered only halfway, events, and
+schedules (a declared one's ticks: first, again, over a running execution; a runtime one
+created, paused, resumed, ticked and deleted through the API). Every AWS
 operation each function made is then checked against the policies moto attached to that
 function's role (``tests.deployed``).
 """
