@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from sdk import (  # noqa: E402
     Client,
     Engine,
     EventPayload,
+    SchedulePayload,
     WorkflowContext,
     workflow,
 )
@@ -47,6 +48,7 @@ from sdk.events.publisher import triggered_id  # noqa: E402
 from sdk.events.windows import ManualBatchWindows  # noqa: E402
 from sdk.journal.dynamodb import DynamoJournal, client_config  # noqa: E402
 from sdk.journal.schema import table_definition  # noqa: E402
+from sdk.schedules.ticks import Ticker, TickRequest, tick_execution_id  # noqa: E402
 from sdk.timers import ManualTimers  # noqa: E402
 
 TABLE = "stepline-costs"
@@ -128,8 +130,16 @@ async def clicks(ctx: WorkflowContext, batch: BatchEventPayload) -> int:
     return int(await ctx.step.run("note", trivial, len(batch.events)))
 
 
-APP = App([sequential, child, wait_and_child, process_order, handler_a, handler_b, click, clicks])
+@workflow(id="cost-daily", schedule={"cron": "0 9 * * *", "timezone": "Europe/Paris"})
+async def daily(ctx: WorkflowContext, tick: SchedulePayload) -> str:
+    return str(await ctx.step.run("note", trivial, tick.timestamp.day))
+
+
+APP = App(
+    [sequential, child, wait_and_child, process_order, handler_a, handler_b, click, clicks, daily]
+)
 EVENT = "event"  # a scenario publishing one event instead of invoking a workflow
+TICK = "tick"  # a scenario delivering one schedule tick (after a first one, as every day)
 BATCHED_EVENTS = "batched events"  # a scenario publishing a batch's worth of events
 BATCH = 10
 # A batch through SQS: one SendMessageBatch per event by its publisher, then Lambda's event
@@ -149,6 +159,7 @@ SCENARIOS: list[tuple[str, str, Any, int]] = [
         "cost/clicks",
         BATCH + 1,
     ),
+    ("a schedule tick starting a 1-step workflow", TICK, "cost-daily", 1),
 ]
 
 
@@ -188,7 +199,7 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         engine = Engine(APP, journal, clock, timers=timers, invoker=queue)
         meter = DynamoMeter(dynamodb)
         client = Client(APP, journal, queue, clock=clock)
-        batches = 0
+        invocations, cpu, ticks, batches = 0, 0.0, 0, 0
         if workflow_id == EVENT:
             published = client.publish_event(payload, {"order_id": "o-1"})
             handlers = ("cost-handler-a", "cost-handler-b")
@@ -203,9 +214,11 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
                 client.publish_event(payload, {"n": n})
             batches = len(windows.deliveries)
             ids = list(queue.pending)
+        elif workflow_id == TICK:
+            cpu, ids = _tick(Ticker(APP, journal, queue, clock), engine, queue, meter, payload)
+            ticks = 1
         else:
             ids = [client.invoke(workflow_id, payload).id]
-        invocations, cpu = 0, 0.0
         while True:
             while queue.pending:
                 invocations += 1
@@ -221,10 +234,26 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         "write_units": round(meter.units["write"], 3),
         "read_units": round(meter.units["read"], 3),
         "runner_invocations": invocations,
-        "wakeups": dict(timers.routes),
+        "wakeups": dict(timers.routes) | ({"scheduler": ticks} if ticks else {}),
+        "ticks": ticks,
         "cpu_ms": round(cpu * 1000, 2),
         "batch_invocations": batches,
     }
+
+
+def _tick(
+    ticker: Ticker, engine: Engine, queue: Queue, meter: DynamoMeter, workflow_id: str
+) -> tuple[float, list[str]]:
+    """Yesterday's tick and its execution (not counted: a schedule ticks every day), then
+    today's tick through the schedules function (counted, CPU included); its execution's id."""
+    yesterday, today = (datetime(2030, 1, d, 8, 0, tzinfo=UTC) for d in (1, 2))
+    ticker.tick(TickRequest(workflow_id, "default", yesterday))
+    while queue.pending:
+        asyncio.run(engine.run(queue.pending.pop(0)))
+    meter.reset()
+    started = time.process_time()
+    ticker.tick(TickRequest(workflow_id, "default", today))
+    return time.process_time() - started, [tick_execution_id(workflow_id, "default", today)]
 
 
 def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float]:
@@ -234,8 +263,10 @@ def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float
     billed_ms = requests * m["ms_per_dynamodb_request"] + counts["cpu_ms"] * m["cpu_slowdown"]
     sqs_wakeups = counts["wakeups"].get("sqs", 0)
     billed_ms += sqs_wakeups * m["wakeups_function_ms"]
+    # a tick is one more invocation (the schedules function); its requests and CPU are
+    # counted; so is a batch (the batch function)
     batches = counts.get("batch_invocations", 0)
-    invocations = counts["runner_invocations"] + sqs_wakeups + batches
+    invocations = counts["runner_invocations"] + sqs_wakeups + counts.get("ticks", 0) + batches
     sqs_requests = sqs_wakeups * SQS_REQUESTS_PER_WAKEUP
     if batches:
         sqs_requests += BATCH * batches + SQS_REQUESTS_PER_BATCH * batches
@@ -279,6 +310,11 @@ def run() -> dict[str, Any]:
     }
 
 
+def _tick_cost(results: dict[str, Any]) -> str:
+    [tick] = [s for s in results["scenarios"] if s["counts"].get("ticks")]
+    return f"${sum(tick['usd_arm64'].values()) * 1e6:.2f}"
+
+
 def _usd(value: float) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
@@ -312,6 +348,9 @@ def markdown(results: dict[str, Any]) -> str:
         "function each task calls |",
         "",
         "## Per workflow",
+        "",
+        f"A schedule tick that starts a one-step workflow costs {_tick_cost(results)} per "
+        "million ticks, everything included (the last row).",
         "",
         "| Workflow | Steps | DynamoDB requests | Write units | Read units | Runner "
         "invocations | Wake-ups | DynamoDB | Lambda | SQS | Scheduler | Total (arm64) |",
@@ -350,7 +389,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"measured here times {m['cpu_slowdown']:g} (a {int(m['memory_gb'] * 1024)} MB function "
         "gets about a third of a core; the measured CPU includes moto's own work, so this is "
         "pessimistic). An SQS wake-up adds one invocation of the wake-ups function "
-        f"({m['wakeups_function_ms']:g} ms) and {SQS_REQUESTS_PER_WAKEUP} SQS requests.",
+        f"({m['wakeups_function_ms']:g} ms) and {SQS_REQUESTS_PER_WAKEUP} SQS requests. A "
+        "schedule tick is one EventBridge Scheduler invocation (the Scheduler column) and one "
+        "invocation of the schedules function, whose DynamoDB requests and CPU are counted "
+        "with the runner's.",
         "",
         "## Not counted",
         "",

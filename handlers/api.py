@@ -12,6 +12,8 @@
     POST /executions/{id}/resume            run a parked execution again (after a fix)
     POST /events/publish                    {"topic": ..., "events": [{"data", "event_type"}]}
     GET  /topics                            topics: last sequence id, subscribed workflows
+    ...  /schedules...                      list, create, show, delete, pause, resume
+                                            schedules (``handlers.api_schedules``)
 
 Every GET route answers HEAD too (the same status and headers, no body); every route
 answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.
@@ -46,7 +48,13 @@ from handlers.api_input import (
     publish_body,
     query,
 )
-from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
+from handlers.api_schedules import SCHEDULE_ROUTES, add_schedule_routes
+from handlers.config import (
+    HandlerSettings,
+    batch_feed_from_environ,
+    journal_from_environ,
+    schedule_backend_from_environ,
+)
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, LambdaInvoker
 from sdk.errors import (
@@ -80,6 +88,7 @@ ROUTES = {  # rule -> the methods it serves
     "/executions/<execution_id>/resume": ("POST",),
     "/events/publish": ("POST",),
     "/topics": ("GET", "HEAD"),
+    **SCHEDULE_ROUTES,
 }
 
 
@@ -246,6 +255,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
 
     _add_event_routes(api, client)
     _add_value_routes(api, client)
+    add_schedule_routes(api, client, _error_handler, lambda body: _json(201, body))
     _answer_the_rest(api)
     return api
 
@@ -271,7 +281,11 @@ def build_client_from_environment() -> Client:
     journal = journal_from_environ(settings)
     invoker = LambdaInvoker(boto3.client("lambda"), os.environ["STEPLINE_RUNNER_FUNCTION"])
     return Client(
-        App.from_modules(settings.app_modules), journal, invoker, batches=batch_feed_from_environ()
+        App.from_modules(settings.app_modules),
+        journal,
+        invoker,
+        batches=batch_feed_from_environ(),
+        schedule_backend=schedule_backend_from_environ(),
     )
 
 

@@ -6,15 +6,20 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 
 from sdk.aws_timers import TimerRoutes
+from sdk.aws_timers import client_config as scheduler_config
 from sdk.events.feeds import SqsBatchFeed
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.retention import DEFAULT_LIFETIME_DAYS, DEFAULT_RETENTION_DAYS, Retention
 from sdk.sizes import DEFAULT_MAX_VALUE
 from sdk.values import S3ValueStore, ValueStore
+
+if TYPE_CHECKING:
+    from sdk.schedules.aws import AwsScheduleBackend
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,28 @@ def batch_feed_from_environ(environ: Mapping[str, str] | None = None) -> SqsBatc
             f"got {raw[:100]!r}"
         )
     return SqsBatchFeed(boto3.client("sqs"), queues)
+SCHEDULE_VARIABLES = {
+    "group": "STEPLINE_SCHEDULE_GROUP",
+    "prefix": "STEPLINE_SCHEDULE_PREFIX",
+    "target_arn": "STEPLINE_SCHEDULES_ARN",
+    "role_arn": "STEPLINE_SCHEDULER_ROLE_ARN",
+    "dead_letter_arn": "STEPLINE_SCHEDULE_DLQ_ARN",
+}
+
+
+def schedule_backend_from_environ(
+    environ: Mapping[str, str] | None = None,
+) -> AwsScheduleBackend | None:
+    """Where the API makes runtime schedules: EventBridge Scheduler, in the group and under
+    the prefix of ``SCHEDULE_VARIABLES``; None if they are unset (schedules then only
+    tick where a virtual clock fires them)."""
+    env = os.environ if environ is None else environ
+    if not all(env.get(name) for name in SCHEDULE_VARIABLES.values()):
+        return None
+    from sdk.schedules.aws import AwsScheduleBackend, ScheduleRoutes
+
+    routes = ScheduleRoutes(**{field: env[name] for field, name in SCHEDULE_VARIABLES.items()})
+    return AwsScheduleBackend(boto3.client("scheduler", config=scheduler_config()), routes)
 
 
 def values_from_environ(environ: Mapping[str, str] | None = None) -> ValueStore | None:

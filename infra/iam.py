@@ -115,6 +115,13 @@ ACCESS: dict[str, Access] = {
         journal=_PUBLISH_AND_WAIT,
         invokes=("runner",),
     ),
+    # Schedule ticks: reads the schedule item and the executions it looks at, writes the
+    # item (skips, a declared schedule's first tick) and, in one transaction, the item and
+    # the tick's execution (each authorized as PutItem). A tick's input is small: no S3.
+    "SchedulesFunction": Access(
+        journal=("dynamodb:GetItem", "dynamodb:PutItem"),
+        invokes=("runner",),
+    ),
 }
 
 
@@ -175,7 +182,8 @@ def timer_statements() -> list[dict[str, Any]]:
 def scheduler_role() -> dict[str, Any]:
     """The role EventBridge Scheduler assumes for the stack's schedules.
 
-    It invokes the runner (wake-ups) and the sweeper (its recurring schedule) and sends
+    It invokes the runner (wake-ups), the sweeper (its recurring schedule) and the schedules
+    function (the app's schedules) and sends
     what it could not deliver to the schedules' dead-letter queue; nothing else. Only
     Scheduler, acting for a schedule of the stack's own group in the stack's account, may
     assume it (the confused-deputy guard AWS documents for Scheduler).
@@ -199,7 +207,10 @@ def scheduler_role() -> dict[str, Any]:
     permissions = {
         "Version": VERSION,
         "Statement": [
-            _allow("lambda:InvokeFunction", [function_arn("runner"), function_arn("sweeper")]),
+            _allow(
+                "lambda:InvokeFunction",
+                [function_arn("runner"), function_arn("sweeper"), function_arn("schedules")],
+            ),
             _allow("sqs:SendMessage", get_att(SCHEDULE_DLQ)),
         ],
     }

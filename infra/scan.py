@@ -64,6 +64,8 @@ DLQ_REASONS = {
     "messages that keep failing go to BatchDeadLetterQueue",
     "EventRouterFunction": "failed async invocations go to EventRouterDeadLetterQueue through "
     "its on-failure destination, which keeps the error too, unlike a DLQ",
+    "SchedulesFunction": "failed async invocations go to ScheduleDeadLetterQueue through its "
+    "on-failure destination, which keeps the error too, unlike a DLQ",
 }
 FUNCTION_SKIPS = (NO_VPC, NO_SECRETS_IN_ENVIRONMENT, NO_RESERVED_CONCURRENCY)
 

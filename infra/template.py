@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from infra import batches, iam, parameters, resources, scan
+from infra import schedules as scheduling
 from infra.bundle import BUNDLE_DIR
 from infra.names import (
     API_FUNCTION,
@@ -59,6 +60,7 @@ FUNCTION_SUFFIXES = {
     API_FUNCTION: "api",
     ROUTER_FUNCTION: "events",
     batches.BATCH_FUNCTION: "batches",
+    scheduling.SCHEDULES_FUNCTION: scheduling.SCHEDULES_SUFFIX,
 }
 
 
@@ -196,8 +198,25 @@ def _api(sends: list[dict[str, Any]]) -> dict[str, Any]:
         API_FUNCTION,
         "handlers.api.handler",
         "The HTTP API: list workflows, invoke them, inspect executions.",
-        policy_extra=sends,
+        policy_extra=(*sends, *scheduling.runtime_schedule_statements()),
         FunctionUrlConfig={"AuthType": "AWS_IAM"},
+        Environment={"Variables": dict(scheduling.SCHEDULE_VARIABLES)},
+    )
+
+
+def _schedules(app: App) -> dict[str, Any]:
+    """Schedule ticks (declared in the app, or created at run time) -> executions."""
+    return _function(
+        scheduling.SCHEDULES_FUNCTION,
+        "handlers.schedules.handler",
+        "Turns each tick of a schedule into one execution of its workflow.",
+        Events=scheduling.schedule_events(app),
+        EventInvokeConfig={
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": get_att(SCHEDULE_DLQ)}
+            },
+        },
     )
 
 
@@ -246,6 +265,7 @@ def _resources(app: App) -> dict[str, Any]:
         "SweeperFunction": _sweeper(sends),
         API_FUNCTION: _api(sends),
         ROUTER_FUNCTION: _router(sends),
+        scheduling.SCHEDULES_FUNCTION: _schedules(app),
     }
     if batches.batched(app):
         functions[batches.BATCH_FUNCTION] = _batch_function(app)
@@ -308,7 +328,9 @@ def _outputs(app: App) -> dict[str, Any]:
             "Exhausted runner invocations the failure function could not record.", ref(FAILURE_DLQ)
         ),
         "ScheduleDeadLetterQueueUrl": _output(
-            "Wake-up and sweep schedules that could not invoke their function.", ref(SCHEDULE_DLQ)
+            "Wake-up, sweep and schedule ticks that could not invoke their function (or whose "
+            "tick failed every retry).",
+            ref(SCHEDULE_DLQ),
         ),
         "EventRouterDeadLetterQueueUrl": _output(
             "Events put on the bus that could not be routed (malformed, or undeliverable).",

@@ -135,6 +135,41 @@ class ApiClient:
         result: list[dict[str, Any]] = self._call("GET", "/topics")["topics"]
         return result
 
+    def schedules(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        query = ""
+        if workflow_id is not None:
+            query = "?" + urllib.parse.urlencode({"workflow_id": workflow_id})
+        result: list[dict[str, Any]] = self._call("GET", f"/schedules{query}")["schedules"]
+        return result
+
+    def create_schedule(
+        self, workflow_id: str, cron: str, timezone: str, key: str, overlap: str
+    ) -> dict[str, Any]:
+        body = {"workflow_id": workflow_id, "cron": cron, "timezone": timezone, "key": key,
+                "overlap": overlap}  # fmt: skip
+        result: dict[str, Any] = self._call("POST", "/schedules", body)
+        return result
+
+    def _schedule_path(self, workflow_id: str, key: str) -> str:
+        quoted = (urllib.parse.quote(part, safe="") for part in (workflow_id, key))
+        return "/schedules/" + "/".join(quoted)
+
+    def delete_schedule(self, workflow_id: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("DELETE", self._schedule_path(workflow_id, key))
+        return result
+
+    def pause_schedule(self, workflow_id: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", self._schedule_path(workflow_id, key) + "/pause", {}
+        )
+        return result
+
+    def resume_schedule(self, workflow_id: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", self._schedule_path(workflow_id, key) + "/resume", {}
+        )
+        return result
+
     def executions(
         self, workflow_id: str | None, status: str | None, limit: int
     ) -> list[dict[str, Any]]:

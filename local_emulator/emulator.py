@@ -40,6 +40,7 @@ from local_emulator.scheduler import (
 )
 from local_emulator.sqs import QueuePoller, event_source_mappings
 from local_emulator.stack import CODE_BUCKET, Stack, deploy
+from sdk.clock import Clock
 from sdk.errors import SteplineError
 
 REGION = "us-east-1"
@@ -72,10 +73,13 @@ class Emulator:
         account_id: str | None = None,
         sweep_interval: float | None = None,
         code_root: Path | None = None,
+        schedule_clock: Clock | None = None,
     ) -> None:
         """``account_id``: the moto account of the emulator's resources, a fresh one by default;
         ``sweep_interval`` (seconds) runs the sweeper that often instead of every minute;
-        ``code_root``: the directory of a built template (see ``built``)."""
+        ``code_root``: the directory of a built template (see ``built``);
+        ``schedule_clock``: the clock schedules fire on (the machine's by default; a test may
+        move a virtual one)."""
         self.account_id = account_id or new_account_id()
         self._code_root = code_root
         self._runtime_dir: str | None = None
@@ -87,8 +91,9 @@ class Emulator:
         self._workdir = workdir or os.getcwd()
         self._gateway: GatewayServer | None = None
         self._api: HttpApiServer | None = None
-        self._scheduler: ScheduleDispatcher | None = None
+        self.scheduler: ScheduleDispatcher | None = None  # schedules stored in moto
         self._sweep_interval = sweep_interval
+        self._schedule_clock = schedule_clock
         self.queues: QueuePoller | None = None
         self.recurring: RecurringDispatcher | None = None
         self.lambdas: LambdaService | None = None
@@ -152,15 +157,19 @@ class Emulator:
                 raise SteplineError(f"expected one function with a URL, found {url_functions}")
             self._api = HttpApiServer(self._host, self._api_port, self.lambdas, url_functions[0])
             self._api.start()
-            self._scheduler = ScheduleDispatcher(self.client("scheduler"), self.lambdas)
-            self._scheduler.start()
+            self.scheduler = ScheduleDispatcher(
+                self.client("scheduler"), self.lambdas, clock=self._schedule_clock
+            )
+            self.scheduler.start()
             self.queues = QueuePoller(
                 self.client("sqs"), event_source_mappings(self.stack), self.lambdas
             )
             self.queues.start()
             every = {SWEEPER_HANDLER: self._sweep_interval} if self._sweep_interval else None
             schedules = recurring_schedules(self.stack, every)
-            self.recurring = RecurringDispatcher(schedules, self.lambdas)
+            self.recurring = RecurringDispatcher(
+                schedules, self.lambdas, clock=self._schedule_clock
+            )
             self.recurring.start()
         except BaseException:
             self.stop()
@@ -171,9 +180,9 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving, end every execution environment, drop the state. Safe to call twice."""
-        if self._scheduler is not None:
-            self._scheduler.stop()
-            self._scheduler = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for dispatcher in (self.queues, self.recurring):
             if dispatcher is not None:
                 dispatcher.stop()

@@ -6,7 +6,9 @@
 
 The app is the ``stepline_app`` ini option (default ``examples``) or
 ``@pytest.mark.stepline(app="my_app")``; ``@pytest.mark.stepline(processes=True)``
-runs the functions in worker processes instead of in-process. No AWS credentials
+runs the functions in worker processes instead of in-process;
+``@pytest.mark.stepline(start="2030-03-27T12:00:00+00:00")`` starts the in-process
+fixture's virtual clock then (schedules tick from there). No AWS credentials
 or network are needed. Nothing heavy is imported until a test asks for the fixture.
 """
 
@@ -25,7 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "stepline(app=None, processes=False): the app and mode of the stepline fixture",
+        "stepline(app=None, processes=False, start=None): the app, mode and virtual start "
+        "time of the stepline fixture",
     )
 
 
@@ -42,8 +45,20 @@ def stepline(request: pytest.FixtureRequest) -> Iterator[Any]:
     if options.get("processes"):
         harness = WorkerStepline(modules, workdir=str(request.config.rootpath))
     else:
-        harness = InProcessStepline(modules)
+        harness = InProcessStepline(modules, _clock(options.get("start")))
     try:
         yield harness
     finally:
         harness.close()
+
+
+def _clock(start: Any) -> Any:
+    """The virtual clock of ``start`` (an aware datetime or ISO 8601 text), or None."""
+    if start is None:
+        return None
+    from datetime import datetime
+
+    from sdk.clock import VirtualClock
+
+    moment = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+    return VirtualClock(moment)

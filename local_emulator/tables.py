@@ -79,3 +79,18 @@ def execution_panel(ex: dict[str, Any]) -> None:
         console.print(f"[red]error[/red] {ex['error']['type']}: {ex['error']['message']}")
     else:
         console.print(f"output {json.dumps(ex['output'])}")
+
+
+def schedules_table(schedules: list[dict[str, Any]]) -> None:
+    """Schedules with their next three fire times (at the schedule's own offset)."""
+    table = Table("schedule", "cron", "timezone", "state", "overlap", "skipped", "next")
+    for sc in schedules:
+        skipped = str(sc["skipped"])
+        if sc["last_skipped"]:
+            skipped += f" (last {sc['last_skipped']})"
+        origin = "" if sc["origin"] == "runtime" else " (declared)"
+        table.add_row(
+            sc["schedule_id"] + origin, sc["cron"], sc["timezone"], sc["state"], sc["overlap"],
+            skipped, "\n".join(sc["next"]) or "-",
+        )  # fmt: skip
+    _console().print(table)

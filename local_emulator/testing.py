@@ -15,7 +15,7 @@ conditional writes are atomic when a test races invocations on threads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -112,6 +112,22 @@ class InProcessStepline(_Base):
         self.sweeper = Sweeper(self.journal, self.invoker, self.clock, batches=self.windows)
         # what ``advance`` stops for besides wake-ups: schedule ticks, batch windows
         self.due: list[VirtualDue] = [self.windows]
+        self._add_schedules()
+
+    def _add_schedules(self) -> None:
+        """The app's schedules tick as the virtual clock passes their times."""
+        from sdk.schedules.ticks import Ticker
+        from sdk.schedules.virtual import VirtualScheduler
+
+        ticker = Ticker(self.app, self.journal, self.invoker, self.clock)
+        self.scheduler = VirtualScheduler(ticker, self.clock)
+        self.due.append(self.scheduler)
+
+    def tick(self, workflow: Workflow[Any] | str, nominal: datetime, key: str = "default") -> Any:
+        """Deliver one tick of a schedule by hand, as EventBridge Scheduler would (a
+        duplicate, a late one); returns the ``TickResult``."""
+        workflow_id = workflow if isinstance(workflow, str) else workflow.id
+        return self.scheduler.deliver(workflow_id, nominal, key)
 
     def aws_client(self, service: str, **options: Any) -> Any:
         """A boto3 client of ``service`` on this fixture's moto account."""

@@ -32,6 +32,8 @@ from sdk.workflow import Workflow, workflow
 if TYPE_CHECKING:
     from sdk.journal import MemoryJournal
     from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
+    from sdk.schedules.manager import ScheduleInfo, Schedules
+    from sdk.schedules.spec import Schedule
 
 # Re-exported on first use: a deployed runner never needs them, and importing costs it
 # at every cold start.
@@ -40,6 +42,9 @@ _LAZY = {
     "BatchEventPayload": "sdk.payloads",
     "EventPayload": "sdk.payloads",
     "SchedulePayload": "sdk.payloads",
+    "Schedule": "sdk.schedules.spec",
+    "ScheduleInfo": "sdk.schedules.manager",
+    "Schedules": "sdk.schedules.manager",
 }
 
 
@@ -70,7 +75,10 @@ __all__ = [
     "Published",
     "PublishedEvent",
     "ResultTimeoutError",
+    "Schedule",
+    "ScheduleInfo",
     "SchedulePayload",
+    "Schedules",
     "StepFailedError",
     "SteplineError",
     "SystemClock",

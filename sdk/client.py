@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
     from sdk.engine import Engine
+    from sdk.schedules.aws import ScheduleBackend
+    from sdk.schedules.manager import Schedules
 
 R = TypeVar("R")
 
@@ -158,14 +160,19 @@ class Client:
         *,
         clock: Clock | None = None,
         batches: BatchFeed | None = None,
+        schedule_backend: ScheduleBackend | None = None,
     ) -> None:
-        """``batches``: the queues of batched workflows (needed to publish to their topics)."""
+        """``batches``: the queues of batched workflows (needed to publish to their topics).
+        ``schedule_backend`` makes runtime schedules fire (EventBridge Scheduler on AWS
+        and in the emulator); without one they are kept for a virtual clock to fire."""
         self.app = app
         self.journal = journal
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
         self.batches = batches
+        self.schedule_backend = schedule_backend
         self._publisher: Publisher | None = None
+        self._schedules: Schedules | None = None
 
     def _resolve(self, workflow: Workflow[Any] | str) -> Workflow[Any]:
         return self.app.get(workflow if isinstance(workflow, str) else workflow.id)
@@ -256,6 +263,18 @@ class Client:
                 self.app, self.journal, log, self.invoker, self.clock, self.batches
             )
         return self._publisher
+
+    @property
+    def schedules(self) -> Schedules:
+        """The app's schedules: ``list``, ``get``, ``create``, ``delete``, ``pause``,
+        ``resume`` (``sdk.schedules.manager``)."""
+        if self._schedules is None:
+            from sdk.schedules.manager import Schedules
+
+            self._schedules = Schedules(
+                self.app, self.journal, clock=self.clock, backend=self.schedule_backend
+            )
+        return self._schedules
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel an execution and every unfinished execution it started.

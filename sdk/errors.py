@@ -113,6 +113,20 @@ class ResultTimeoutError(SteplineError, TimeoutError):
     """An execution did not finish within the time a caller was willing to wait."""
 
 
+# Schedules (``sdk.schedules``)
+class InvalidScheduleError(SteplineError):
+    """A cron expression, timezone, key or overlap rule that cannot be scheduled."""
+
+
+class ScheduleNotFoundError(SteplineError):
+    """No schedule of that workflow has that key."""
+
+
+class ScheduleConflictError(SteplineError):
+    """The workflow already has a different schedule with that key, or the schedule
+    cannot change that way (one declared in code is not deleted at run time)."""
+
+
 class TerminalError(Exception):
     """Raise from a step to fail it at once, without retries.
 

@@ -32,9 +32,22 @@ class BatchEventPayload:
 
 @dataclass(frozen=True)
 class SchedulePayload:
-    """One tick of a cron schedule."""
+    """One tick of a cron schedule.
+
+    Attributes:
+        timestamp: The tick's nominal time (when the schedule was due, not when the tick
+            was processed), aware, at the schedule's UTC offset that day.
+        last_timestamp: The nominal time of the schedule's previous tick that started an
+            execution; None for its first (or for a tick delivered after a later one).
+        timezone: The schedule's IANA timezone.
+        schedule_id: ``"<workflow>:<key>"``.
+        key: The schedule's key among its workflow's schedules.
+        upcoming: The schedule's next nominal time after this tick (None: never again).
+    """
 
     timestamp: datetime
     last_timestamp: datetime | None = None
     timezone: str = "UTC"
     schedule_id: str | None = None
+    key: str | None = None
+    upcoming: datetime | None = None

@@ -107,7 +107,12 @@ def workflow_view(wf: Workflow[Any]) -> dict[str, Any]:
         "batch_timeout_seconds": wf.batch_timeout_seconds,
         "schedule": None
         if wf.schedule is None
-        else {"cron": wf.schedule.cron, "timezone": wf.schedule.timezone},
+        else {
+            "cron": wf.schedule.cron,
+            "timezone": wf.schedule.timezone,
+            "key": wf.schedule.key,
+            "overlap": wf.schedule.overlap,
+        },
     }
 
 

@@ -3,8 +3,8 @@
 Everything a declaration can get wrong is refused here, at decoration time,
 with a message naming the workflow and the problem: not an ``async def``, a
 bad id, ``batch_size`` without a trigger, a batch window over 300 s, a
-malformed cron expression, an unknown timezone, a schedule on an
-event-triggered workflow.
+malformed cron expression or one EventBridge Scheduler cannot express, an unknown
+timezone, a schedule on an event-triggered workflow.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import inspect
 import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sdk import serde
 from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
 from sdk.events.topics import MAX_BATCH_EVENTS, InvalidEventError, check_pattern
+from sdk.schedules.spec import Schedule, parse_schedule
 
 if TYPE_CHECKING:
     from sdk.client import Client, ExecutionHandle
@@ -30,14 +30,6 @@ WorkflowFn = Callable[..., Awaitable[R]]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_BATCH_WINDOW_SECONDS = 300
 MAX_BATCH_SIZE = MAX_BATCH_EVENTS  # one transaction claims a batch (sdk.events.batches)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A cron schedule (5 fields) evaluated in ``timezone``."""
-
-    cron: str
-    timezone: str = "UTC"
 
 
 class Workflow(Generic[R]):
@@ -194,42 +186,6 @@ def _check_batching(
         )
 
 
-def parse_schedule(workflow_id: str, schedule: str | Mapping[str, Any] | None) -> Schedule | None:
-    """Validate a ``schedule=`` argument: a cron string or ``{"cron": ..., "timezone": ...}``."""
-    if schedule is None:
-        return None
-    if isinstance(schedule, str):
-        spec = Schedule(cron=schedule)
-    elif (
-        isinstance(schedule, Mapping)
-        and set(schedule) <= {"cron", "timezone"}
-        and "cron" in schedule
-    ):
-        spec = Schedule(cron=str(schedule["cron"]), timezone=str(schedule.get("timezone", "UTC")))
-    else:
-        raise WorkflowDefinitionError(
-            f"workflow {workflow_id!r}: schedule must be a cron string or "
-            f"{{'cron': ..., 'timezone': ...}}, got {schedule!r}"
-        )
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # both rarely needed, and slow
-
-    from croniter import croniter
-
-    fields = spec.cron.split()
-    if len(fields) != 5 or not croniter.is_valid(spec.cron):
-        raise WorkflowDefinitionError(
-            f"workflow {workflow_id!r}: schedule {spec.cron!r} is not a valid 5-field cron "
-            "expression (minute hour day-of-month month day-of-week)"
-        )
-    try:
-        ZoneInfo(spec.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise WorkflowDefinitionError(
-            f"workflow {workflow_id!r}: unknown timezone {spec.timezone!r} in schedule"
-        ) from None
-    return spec
-
-
 @overload
 def workflow(fn: WorkflowFn[R], /) -> Workflow[R]: ...
 
@@ -266,7 +222,8 @@ def workflow(
         event_types: Only events of these types start it (checked before anything runs).
         batch_size: Deliver events in batches of up to this many (needs a topic).
         batch_timeout_seconds: The longest a batch waits to fill, at most 300 s.
-        schedule: A 5-field cron string, or ``{"cron": ..., "timezone": ...}``.
+        schedule: A 5-field cron string, or ``{"cron": ..., "timezone": ..., "key": ...,
+            "overlap": "skip" | "allow"}`` (``sdk.schedules.spec``).
 
     Raises:
         WorkflowDefinitionError: naming the workflow and what is wrong.

@@ -41,7 +41,9 @@ HANDLER_GLOBALS = {
     "handlers.api.handler": "_resolver",
     "handlers.events.handler": "_publisher",
     "handlers.batches.handler": "_batches",
+    "handlers.schedules.handler": "_ticker",
 }
+SCHEDULE_OPERATIONS = ("CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule")
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -226,14 +228,14 @@ def permissions(call: Call, account: str) -> list[tuple[str, str, dict[str, str]
     if (call.service, call.operation) == ("sqs", "SendMessage"):
         queue = params["QueueUrl"].rstrip("/").split("/")[-1]
         return [("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{account}:{queue}", {})]
-    if (call.service, call.operation) == ("scheduler", "CreateSchedule"):
+    if call.service == "scheduler" and call.operation in SCHEDULE_OPERATIONS:
         group = params.get("GroupName", "default")
         schedule = f"arn:aws:scheduler:{REGION}:{account}:schedule/{group}/{params['Name']}"
-        passed = {"iam:PassedToService": "scheduler.amazonaws.com"}
-        return [
-            ("scheduler:CreateSchedule", schedule, {}),
-            ("iam:PassRole", params["Target"]["RoleArn"], passed),
-        ]
+        granted = [(f"scheduler:{call.operation}", schedule, {})]
+        if "Target" in params:  # creating or updating one hands it the role
+            passed = {"iam:PassedToService": "scheduler.amazonaws.com"}
+            granted.append(("iam:PassRole", params["Target"]["RoleArn"], passed))
+        return granted
     raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}")
 
 

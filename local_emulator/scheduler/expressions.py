@@ -3,7 +3,10 @@
 ``rate(5 minutes)`` fires every period from when the schedule starts. ``cron(...)`` has
 AWS's six fields (minutes, hours, day of month, month, day of week, year), with ``?``
 for "any" and days of the week numbered 1 (Sunday) to 7; croniter evaluates the first
-five, in the schedule's timezone, after the day-of-week numbers are shifted to its 0-6.
+five, in the schedule's timezone, after the day-of-week numbers are shifted to its 0-6,
+and across daylight saving changes as EventBridge Scheduler does
+(``sdk.schedules.cron.iter_fire_times``: a skipped local time does not fire, a repeated
+one fires once).
 """
 
 from __future__ import annotations
@@ -11,17 +14,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
 from sdk.errors import SteplineError
+from sdk.schedules.cron import iter_fire_times
 
 _RATE = re.compile(r"^rate\((?P<value>\d+)\s+(?P<unit>minutes?|hours?|days?)\)$")
 _CRON = re.compile(r"^cron\((?P<fields>[^)]+)\)$")
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _AWS_WEEKDAY = re.compile(r"(?<![#/\d])([1-7])(?!\d)")
-_SEARCH_YEARS = 200
 
 
 class ScheduleExpressionError(SteplineError):
@@ -47,14 +49,7 @@ class Cron:
     timezone: str = "UTC"
 
     def next_after(self, moment: datetime) -> datetime | None:
-        iterator = croniter(self.fields, moment.astimezone(ZoneInfo(self.timezone)))
-        limit = moment.year + _SEARCH_YEARS
-        while True:
-            candidate: datetime = iterator.get_next(datetime)
-            if candidate.year > limit or (self.years and candidate.year > max(self.years)):
-                return None
-            if self.years is None or candidate.year in self.years:
-                return candidate
+        return next(iter_fire_times(self.fields, self.timezone, moment, self.years), None)
 
 
 def _years(field: str) -> frozenset[int] | None:

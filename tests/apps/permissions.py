@@ -2,12 +2,13 @@
 
 Large values (past DynamoDB's item limit) go to S3; waits go to the timer queue and to a
 schedule; children report to their parents, a doomed one through the failure function;
-events are published (from a step, the API and the bus), trigger workflows and end waits.
+events are published (from a step, the API and the bus), trigger workflows and end waits;
+schedules tick (declared and created through the API), once more and over a running one.
 """
 
 from __future__ import annotations
 
-from sdk import EventPayload, TerminalError, WorkflowContext, workflow
+from sdk import EventPayload, SchedulePayload, TerminalError, WorkflowContext, workflow
 
 LARGE = 450_000  # characters: past DynamoDB's 400 KB item limit, so the value lives in S3
 
@@ -72,3 +73,15 @@ async def awaits_reply(ctx: WorkflowContext, topic: str) -> object:
     reply = await ctx.step.wait_for_event("reply", topic, timeout=3600)
     return reply.data
 
+
+
+@workflow(id="perm-tick", schedule={"cron": "*/5 * * * *", "timezone": "Europe/Paris"})
+async def perm_tick(ctx: WorkflowContext, tick: SchedulePayload) -> str:
+    """Outlasts its interval: the next tick finds it running and is skipped."""
+    await ctx.step.wait_for("work", minutes=7)
+    return tick.timestamp.isoformat()
+
+
+@workflow(id="perm-ticked")
+async def perm_ticked(ctx: WorkflowContext, tick: SchedulePayload) -> str:
+    return await ctx.step.run("grow", grow, tick.timestamp.isoformat())

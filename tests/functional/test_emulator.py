@@ -211,8 +211,11 @@ def test_the_cli_cancels_a_waiting_execution(emulator: Emulator, api: ApiClient)
 
 def test_the_sweeper_keeps_the_template_rate_unless_told(emulator: Emulator) -> None:
     assert emulator.stack is not None and emulator.recurring is not None
-    [default] = recurring_schedules(emulator.stack, None)
+    [default] = [
+        s for s in recurring_schedules(emulator.stack, None) if s.function.endswith("-sweeper")
+    ]
     assert default.function.endswith(":function:stepline-sweeper")
     assert default.when == Rate(timedelta(minutes=1))
-    [sweep] = emulator.recurring.schedules  # this module's emulator sweeps every 0.2 s
+    # this module's emulator sweeps every 0.2 s
+    [sweep] = [s for s in emulator.recurring.schedules if s.function.endswith("-sweeper")]
     assert sweep.when == Rate(timedelta(seconds=0.2))

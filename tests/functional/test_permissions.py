@@ -5,7 +5,9 @@ The template goes into moto's CloudFormation; then every function runs in this p
 through its Lambda entry point, with the environment moto gave it, on the workflows of
 ``tests.apps.permissions``: large inputs and outputs, a short and a long wait, children, a
 cancellation that finds its execution running, a child whose invocations are exhausted,
-and the sweeper repairing a lost start and an outcome delivered only halfway. Every AWS
+the sweeper repairing a lost start and an outcome delivered only halfway, events, and
+schedules (a declared one's ticks: first, again, over a running execution; a runtime one
+created, paused, resumed, ticked and deleted through the API). Every AWS
 operation each function made is then checked against the policies moto attached to that
 function's role (``tests.deployed``).
 """
@@ -36,7 +38,8 @@ FAILURES = "handlers.failures.handler"
 SWEEPER = "handlers.sweeper.handler"
 WAKEUPS = "handlers.wakeups.handler"
 ROUTER = "handlers.events.handler"
-HANDLERS = (API, RUNNER, FAILURES, SWEEPER, WAKEUPS, ROUTER)
+SCHEDULES = "handlers.schedules.handler"
+HANDLERS = (API, RUNNER, FAILURES, SWEEPER, WAKEUPS, ROUTER, SCHEDULES)
 EXACT = ("dynamodb", "s3")  # services whose grants must match the calls both ways
 
 
@@ -79,7 +82,13 @@ class Scenario:
         group = self.d.stack.name
         for entry in scheduler.list_schedules(GroupName=group)["Schedules"]:
             schedule = scheduler.get_schedule(Name=entry["Name"], GroupName=group)
-            self.d.run(RUNNER, json.loads(schedule["Target"]["Input"]))
+            if schedule["ScheduleExpression"].startswith("at("):
+                self.d.run(RUNNER, json.loads(schedule["Target"]["Input"]))
+
+    def tick(self, schedule_input: str, scheduled_time: str) -> Any:
+        """EventBridge Scheduler: a recurring schedule's tick to the schedules function."""
+        text = schedule_input.replace("<aws.scheduler.scheduled-time>", scheduled_time)
+        return self.d.run(SCHEDULES, json.loads(text))
 
     def exhausted(self, execution_id: str, error_type: str) -> dict[str, Any]:
         """Lambda's on-failure destination record after the runner's last attempt failed."""
@@ -200,6 +209,48 @@ def _the_sweeper_wakes_waiters_a_dead_publisher_left(s: Scenario) -> None:
     assert s.status(waiting) == "completed"
 
 
+def _declared_schedule_ticks(s: Scenario) -> None:
+    [declared] = [
+        resource["Properties"]["Target"]["Input"]
+        for resource in s.d.stack.emulated.values()
+        if resource["Type"] == "AWS::Scheduler::Schedule"
+        and "perm-tick" in resource["Properties"]["Target"].get("Input", "")
+    ]
+    first = s.tick(declared, "2030-01-01T09:00:00Z")  # the schedule's item is made
+    assert first["outcome"] == "started"
+    s.d.drain()
+    assert s.status(first["execution_id"]) == "suspended"  # waiting 7 minutes
+    assert s.tick(declared, "2030-01-01T09:00:00Z")["outcome"] == "duplicate"
+    assert s.tick(declared, "2030-01-01T09:05:00Z")["outcome"] == "skipped"
+    s.d.invocations.clear()
+
+
+def _runtime_schedules(s: Scenario) -> None:
+    weekday = {"workflow_id": "perm-ticked", "cron": "0 9 * * 1-5", "key": "weekday"}
+    s.api("POST", "/schedules", {**weekday, "timezone": "Europe/Paris"})
+    s.api("POST", "/schedules", {**weekday, "timezone": "Europe/Paris"})  # a retry: the same
+    s.api("GET", "/schedules")
+    s.api("GET", "/schedules/perm-ticked/weekday")
+    s.api("POST", "/schedules/perm-ticked/weekday/pause", {})
+    s.api("POST", "/schedules/perm-ticked/weekday/resume", {})
+    scheduler = s.d.client("scheduler")
+    [entry] = [
+        e
+        for e in scheduler.list_schedules(GroupName=s.d.stack.name)["Schedules"]
+        if not scheduler.get_schedule(Name=e["Name"], GroupName=s.d.stack.name)[
+            "ScheduleExpression"
+        ].startswith("at(")
+    ]
+    schedule = scheduler.get_schedule(Name=entry["Name"], GroupName=s.d.stack.name)
+    assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON-FRI *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/Paris"
+    ticked = s.tick(schedule["Target"]["Input"], "2030-01-07T08:00:00Z")
+    s.d.drain()
+    assert s.status(ticked["execution_id"]) == "completed"
+    s.api("DELETE", "/schedules/perm-ticked/weekday")
+    assert s.tick(schedule["Target"]["Input"], "2030-01-08T08:00:00Z")["outcome"] == "gone"
+
+
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
     deployed = Deployment(["tests.apps.permissions"])
@@ -212,6 +263,8 @@ def deployment() -> Iterator[Deployment]:
         _the_sweeper_repairs(scenario, family)
         _events(scenario)
         _the_sweeper_wakes_waiters_a_dead_publisher_left(scenario)
+        _declared_schedule_ticks(scenario)
+        _runtime_schedules(scenario)
         yield deployed
     finally:
         deployed.close()

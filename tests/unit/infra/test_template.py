@@ -26,7 +26,13 @@ RUNNER_ARN = (
     "${AWS::StackName}-runner"
 )
 FUNCTIONS = ("RunnerFunction", "FailureFunction", "WakeupsFunction", "SweeperFunction")
-ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction", "EventRouterFunction", "BatchFunction")
+ALL_FUNCTIONS = (
+    *FUNCTIONS,
+    "ApiFunction",
+    "EventRouterFunction",
+    "BatchFunction",
+    "SchedulesFunction",
+)
 
 
 @functools.cache
@@ -311,17 +317,87 @@ def test_the_scheduler_role_is_passed_to_the_scheduler_service_only() -> None:
         for s in _statements(logical)
         if "iam:PassRole" in _actions(s)
     ]
-    assert passes == [
-        (
-            "RunnerFunction",
-            {
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            },
-        )
+    statement = {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+        "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+    }
+    # The runner (one-time wake-ups) and the API (runtime schedules) hand it to Scheduler.
+    assert passes == [("RunnerFunction", statement), ("ApiFunction", statement)]
+
+
+def test_the_api_manages_runtime_schedules_only_in_its_group_under_its_own_prefix() -> None:
+    prefix = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    scheduling = [
+        s
+        for s in _statements("ApiFunction")
+        if any(a.startswith("scheduler:") for a in _actions(s))
     ]
+    assert scheduling == [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:UpdateSchedule",
+            ],
+            # ``{prefix}.``: the runner's wake-ups are ``{prefix}-``, out of the API's reach
+            "Resource": {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+                    "schedule/${Group}/${Prefix}.*",
+                    {"Group": {"Ref": "AWS::StackName"}, "Prefix": prefix},
+                ]
+            },
+        }
+    ]
+    variables = _resources()["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["STEPLINE_SCHEDULES_ARN"] == {
+        "Fn::Sub": RUNNER_ARN.replace("-runner", "-schedules")
+    }
+    assert set(variables) == {
+        "STEPLINE_SCHEDULE_GROUP", "STEPLINE_SCHEDULE_PREFIX", "STEPLINE_SCHEDULER_ROLE_ARN",
+        "STEPLINE_SCHEDULE_DLQ_ARN", "STEPLINE_SCHEDULES_ARN",
+    }  # fmt: skip
+
+
+def test_a_declared_schedule_is_a_scheduler_schedule_in_the_stack_s_group_in_its_zone() -> None:
+    schedules = _resources()["SchedulesFunction"]["Properties"]
+    assert schedules["Handler"] == "handlers.schedules.handler"
+    [(name, event)] = schedules["Events"].items()
+    assert name.startswith("TickDailyReportDefault") and name.isalnum()
+    assert event == {
+        "Type": "ScheduleV2",
+        "Properties": {
+            "ScheduleExpression": "cron(0 9 * * ? *)",
+            "ScheduleExpressionTimezone": "Europe/Paris",
+            "GroupName": {"Ref": "ScheduleGroup"},
+            "Description": "Ticks of workflow daily-report (0 9 * * *, Europe/Paris).",
+            "Input": json.dumps(
+                {
+                    "workflow_id": "daily-report",
+                    "key": "default",
+                    "scheduled_time": "<aws.scheduler.scheduled-time>",
+                }
+            ),
+            "RoleArn": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}},
+        },
+    }
+    # A tick that fails every retry of its asynchronous invocation is kept, with its error.
+    assert schedules["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]},
+    }
+    [invoke] = [
+        s
+        for s in _resources()["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ]
+        if s["Action"] == "lambda:InvokeFunction"
+    ]
+    assert {"Fn::Sub": RUNNER_ARN.replace("-runner", "-schedules")} in invoke["Resource"]
 
 
 def test_only_scheduler_acting_for_the_stack_s_group_and_account_assumes_its_role() -> None:
@@ -390,6 +466,7 @@ def test_the_sweep_uses_the_stack_s_role_group_and_dead_letter_queue() -> None:
     assert invoke[0]["Resource"] == [
         {"Fn::Sub": RUNNER_ARN},
         {"Fn::Sub": RUNNER_ARN.replace("-runner", "-sweeper")},
+        {"Fn::Sub": RUNNER_ARN.replace("-runner", "-schedules")},
     ]
 
 

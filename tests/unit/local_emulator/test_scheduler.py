@@ -81,8 +81,13 @@ def test_an_expression_the_emulator_cannot_fire_is_refused(expression: str) -> N
         parse(expression)
 
 
+def _sweeper_only(schedules: list[RecurringSchedule]) -> list[RecurringSchedule]:
+    """The schedules targeting the sweeper (the example app's own schedules aside)."""
+    return [schedule for schedule in schedules if schedule.function == SWEEPER]
+
+
 def test_the_sweeper_schedule_is_read_from_the_template() -> None:
-    [sweep] = recurring_schedules(undeployed_stack())
+    [sweep] = _sweeper_only(recurring_schedules(undeployed_stack()))
     assert sweep == RecurringSchedule(
         name="SweeperFunctionSweep",
         arn="arn:aws:scheduler:us-east-1:123456789012:schedule/app/SweeperFunctionSweep",
@@ -94,7 +99,7 @@ def test_the_sweeper_schedule_is_read_from_the_template() -> None:
 
 
 def test_tests_may_run_the_sweeper_more_often() -> None:
-    [sweep] = recurring_schedules(undeployed_stack(), {SWEEPER_HANDLER: 0.2})
+    [sweep] = _sweeper_only(recurring_schedules(undeployed_stack(), {SWEEPER_HANDLER: 0.2}))
     assert sweep.when == Rate(timedelta(seconds=0.2))
 
 
@@ -106,7 +111,7 @@ def _with_events(events: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_scheduled_rule_fires_with_eventbridges_scheduled_event() -> None:
     events = {"Tick": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 9 * * ? *)"}}}
-    [tick] = recurring_schedules(undeployed_stack(_with_events(events)))
+    [tick] = _sweeper_only(recurring_schedules(undeployed_stack(_with_events(events))))
     assert (tick.function, tick.source) == (SWEEPER, "events")
     assert tick.when == Cron("0 9 * * *", None, "UTC")
     payload = tick.payload(datetime(2030, 1, 1, 9, tzinfo=UTC))
@@ -126,7 +131,7 @@ def test_a_schedule_input_gets_its_context_attributes() -> None:
             },
         }
     }
-    [tick] = recurring_schedules(undeployed_stack(_with_events(events)))
+    [tick] = _sweeper_only(recurring_schedules(undeployed_stack(_with_events(events))))
     assert tick.payload(datetime(2030, 1, 1, 9, tzinfo=UTC)) == {
         "at": "2030-01-01T09:00:00Z",
         "by": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/SweeperFunctionTick",
@@ -140,7 +145,7 @@ def test_a_disabled_schedule_does_not_fire() -> None:
             "Properties": {"ScheduleExpression": "rate(5 minutes)", "State": "DISABLED"},
         }
     }
-    assert recurring_schedules(undeployed_stack(_with_events(events))) == []
+    assert _sweeper_only(recurring_schedules(undeployed_stack(_with_events(events)))) == []
 
 
 @dataclass
@@ -179,3 +184,48 @@ def test_moto_gets_neither_schedules_nor_the_permissions_they_need() -> None:
     assert {"SweeperFunctionTick", "ScheduleGroup", "WakeupsFunctionTimerQueue"} <= set(ours)
     assert not {"SweeperFunctionTick", "SweeperFunctionTickPermission"} & set(theirs["Resources"])
     assert "SweeperFunction" in theirs["Resources"]
+
+
+def test_a_runtime_cron_schedule_stored_in_moto_fires_at_its_nominal_times() -> None:
+    """What ``client.schedules.create`` leaves in EventBridge Scheduler fires in the emulator
+    where AWS would, with the tick's nominal time in its input; not while it is disabled."""
+    import boto3
+    from moto import mock_aws
+
+    from local_emulator.scheduler import ScheduleDispatcher
+    from sdk.schedules.aws import AwsScheduleBackend, ScheduleRoutes
+    from sdk.schedules.records import Origin, ScheduleRecord, State
+
+    with mock_aws():
+        scheduler = boto3.client("scheduler", region_name="us-east-1")
+        scheduler.create_schedule_group(Name="app")
+        role = "arn:aws:iam::123456789012:role/scheduler"
+        backend = AwsScheduleBackend(scheduler, ScheduleRoutes("app", "stack-id", RUNNER, role))
+        record = ScheduleRecord(
+            "report", "weekday", "0 9 * * 1-5", "Europe/Paris", "skip", Origin.RUNTIME,
+            State.ENABLED, START, "g1",
+        )  # fmt: skip
+        backend.put(record)
+        clock = VirtualClock(datetime(2030, 3, 29, 7, 0, tzinfo=UTC))  # Friday, 08:00 in Paris
+        lambdas = FakeLambdas()
+        dispatcher = ScheduleDispatcher(scheduler, lambdas, clock=clock)  # type: ignore[arg-type]
+        assert dispatcher.tick() == 0
+        clock.advance(hours=1)
+        assert dispatcher.tick() == 1
+        clock.advance(days=3)  # Monday 08:00 UTC: 09:00 in Paris was 07:00 UTC (summer time)
+        assert dispatcher.tick() == 1
+        assert [payload for _, payload in lambdas.invoked] == [
+            {"workflow_id": "report", "key": "weekday", "generation": "g1",
+             "scheduled_time": when}
+            for when in ("2030-03-29T08:00:00Z", "2030-04-01T07:00:00Z")
+        ]  # fmt: skip
+        backend.put(record.evolve(state=State.PAUSED))
+        clock.advance(days=1)
+        assert dispatcher.tick() == 0
+        backend.put(record.evolve(state=State.ENABLED))
+        assert dispatcher.tick() == 0  # resumed: from now on
+        clock.advance(days=1)
+        assert dispatcher.tick() == 1
+        backend.remove(record)
+        clock.advance(days=1)
+        assert dispatcher.tick() == 0

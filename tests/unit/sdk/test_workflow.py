@@ -36,6 +36,10 @@ async def body(ctx: WorkflowContext, payload: dict[str, Any]) -> None:
         ({"schedule": "0 9 * * * *"}, "not a valid 5-field cron"),
         ({"schedule": {"cron": "0 9 * * *", "timezone": "Mars/Base"}}, "unknown timezone"),
         ({"schedule": {"crn": "0 9 * * *"}}, "schedule must be a cron string"),
+        ({"schedule": "0 9 1 * 1"}, "EventBridge Scheduler takes only one of them"),
+        ({"schedule": "0 9 L * *"}, "L, W, #, \\? and H are not supported"),
+        ({"schedule": {"cron": "0 9 * * *", "overlap": "queue"}}, "overlap must be 'skip' or"),
+        ({"schedule": {"cron": "0 9 * * *", "key": "a/b"}}, "schedule key 'a/b' is invalid"),
         (
             {"schedule": "0 9 * * *", "trigger_on_event": "a/b"},
             "either scheduled or event-triggered",
@@ -87,6 +91,10 @@ def test_valid_declarations_keep_their_options() -> None:
     daily = workflow(schedule={"cron": "0 9 * * *", "timezone": "Europe/Paris"})(body)
     assert daily.id == "body" and daily.schedule is not None
     assert (daily.schedule.cron, daily.schedule.timezone) == ("0 9 * * *", "Europe/Paris")
+    assert (daily.schedule.key, daily.schedule.overlap) == ("default", "skip")
+    keyed = workflow(schedule={"cron": "*/5 * * * *", "key": "five", "overlap": "allow"})(body)
+    assert keyed.schedule is not None
+    assert (keyed.schedule.key, keyed.schedule.overlap) == ("five", "allow")
 
 
 class Model(BaseModel):
