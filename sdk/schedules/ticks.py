@@ -229,7 +229,8 @@ class Ticker:
         if self._exists(execution_id):
             return self._result(request, TickOutcome.DUPLICATE, execution_id)
         if record.overlap == OVERLAP_SKIP and self._running(record, execution_id):
-            skipped = record.evolve(skipped=record.skipped + 1, last_skipped=nominal)
+            newest = nominal if record.last_skipped is None else max(record.last_skipped, nominal)
+            skipped = record.evolve(skipped=record.skipped + 1, last_skipped=newest)
             if not self.store.replace(skipped, expected_version=record.version):
                 return None
             return self._result(request, TickOutcome.SKIPPED)
@@ -246,8 +247,8 @@ class Ticker:
             return self._result(request, TickOutcome.REFUSED)
         if record.last_timestamp is None or nominal > record.last_timestamp:
             moved = record.evolve(last_timestamp=nominal, last_execution_id=execution_id)
-        else:  # a late tick: the schedule's newest stays as it is
-            moved = record.evolve()
+        else:  # a late tick: the newest nominal time stays; overlap now watches this one
+            moved = record.evolve(last_execution_id=execution_id)
         written = self.store.start_tick(
             moved, expected_version=record.version, execution=execution
         )
