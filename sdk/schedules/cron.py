@@ -264,4 +264,3 @@ def fire_times(cron: str, timezone: str, after: datetime, count: int = 1) -> lis
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
     """The first time ``cron`` fires after ``after`` (None: never again)."""
     return next(iter_fire_times(cron, timezone, after), None)
-

@@ -108,9 +108,7 @@ class TickRequest:
         )
 
     @staticmethod
-    def target_input(
-        workflow_id: str, key: str, generation: str | None = None
-    ) -> dict[str, str]:
+    def target_input(workflow_id: str, key: str, generation: str | None = None) -> dict[str, str]:
         """A schedule target's input: Scheduler fills in the nominal time of each tick."""
         body = {"workflow_id": workflow_id, "key": key, "scheduled_time": SCHEDULED_TIME}
         if generation is not None:
@@ -249,9 +247,7 @@ class Ticker:
             moved = record.evolve(last_timestamp=nominal, last_execution_id=execution_id)
         else:  # a late tick: the newest nominal time stays; overlap now watches this one
             moved = record.evolve(last_execution_id=execution_id)
-        written = self.store.start_tick(
-            moved, expected_version=record.version, execution=execution
-        )
+        written = self.store.start_tick(moved, expected_version=record.version, execution=execution)
         if written is TickWrite.STALE:
             return None
         invoke_quietly(self.invoker, execution_id)  # created and due: else the sweeper does

@@ -3,22 +3,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 
-from sdk import SchedulePayload, WorkflowContext, workflow
+from sdk import SchedulePayload, VirtualClock, WorkflowContext, workflow
+from sdk.app import App
 from sdk.errors import InvalidScheduleError
+from sdk.journal.dynamodb import DynamoJournal
 from sdk.journal.records import ExecutionStatus
+from sdk.schedules.aws import AwsScheduleBackend, ScheduleRoutes
+from sdk.schedules.cron import aws_expression, check_cron, fire_times
 from sdk.schedules.manager import Schedules
 from sdk.schedules.records import ScheduleRecord
 from sdk.schedules.store import ScheduleStore, store_for
-from sdk.schedules.cron import aws_expression, check_cron, fire_times
 from sdk.schedules.ticks import Ticker, TickOutcome, TickRequest
-from tests.support import Harness
+from tests.support import TABLE, Harness
 
 
 def local(zone: str, *fields: int, fold: int = 0) -> datetime:
@@ -243,3 +247,69 @@ def test_a_runtime_schedule_of_a_workflow_removed_from_the_app_can_be_seen_and_d
     assert [i.schedule_id for i in after.client.schedules.list()] == [
         "slow-unless-ten-past:default"
     ]
+
+
+# --- runtime schedules: the item and the AWS schedule stay in step -----------------------
+
+
+@pytest.fixture
+def aws(dynamodb_client: Any) -> tuple[Schedules, Any, AwsScheduleBackend]:
+    """``client.schedules`` on DynamoDB and EventBridge Scheduler, both on moto."""
+    scheduler = boto3.client("scheduler", region_name="us-east-1")
+    scheduler.create_schedule_group(Name="app")
+    routes = ScheduleRoutes("app", "stack", "arn:aws:lambda:us-east-1:1:function:f", "role")
+    backend = AwsScheduleBackend(scheduler, routes)
+    app = App([plain_tick])
+    journal = DynamoJournal(dynamodb_client, TABLE)
+    return Schedules(app, journal, clock=VirtualClock(AT), backend=backend), scheduler, backend
+
+
+def in_step(schedules: Schedules, scheduler: Any, backend: AwsScheduleBackend) -> None:
+    """Every AWS schedule in the group belongs to a stored schedule, and the reverse."""
+    names = {s["Name"] for s in scheduler.list_schedules(GroupName="app")["Schedules"]}
+    assert names == {backend.name(r) for r in schedules.store.list()}
+
+
+def between(scheduler: Any, operation: str, action: Callable[[], object]) -> None:
+    """Run ``action`` once, just before the next ``operation`` request is sent."""
+
+    def hook(**_: Any) -> None:
+        scheduler.meta.events.unregister(f"before-call.scheduler.{operation}", hook)
+        action()
+
+    scheduler.meta.events.register(f"before-call.scheduler.{operation}", hook)
+
+
+def test_a_delete_landing_inside_a_create_leaves_no_orphan_aws_schedule(
+    aws: tuple[Schedules, Any, AwsScheduleBackend],
+) -> None:
+    schedules, scheduler, backend = aws
+    between(scheduler, "CreateSchedule", lambda: schedules.delete(plain_tick))
+    schedules.create(plain_tick, "*/10 * * * *")
+    in_step(schedules, scheduler, backend)
+
+
+def test_a_create_landing_inside_a_delete_is_not_undone_half_way(
+    aws: tuple[Schedules, Any, AwsScheduleBackend],
+) -> None:
+    schedules, scheduler, backend = aws
+    schedules.create(plain_tick, "*/10 * * * *")
+
+    def recreate() -> None:
+        schedules.delete(plain_tick)
+        schedules.create(plain_tick, "0 9 * * *")
+
+    between(scheduler, "DeleteSchedule", recreate)
+    schedules.delete(plain_tick)
+    in_step(schedules, scheduler, backend)
+
+
+def test_a_pause_landing_inside_a_delete_does_not_put_the_aws_schedule_back(
+    aws: tuple[Schedules, Any, AwsScheduleBackend],
+) -> None:
+    schedules, scheduler, backend = aws
+    schedules.create(plain_tick, "*/10 * * * *")
+    between(scheduler, "DeleteSchedule", lambda: schedules.pause(plain_tick))
+    schedules.delete(plain_tick)
+    in_step(schedules, scheduler, backend)
+    assert schedules.store.list() == []
