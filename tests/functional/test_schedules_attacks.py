@@ -313,3 +313,23 @@ def test_a_pause_landing_inside_a_delete_does_not_put_the_aws_schedule_back(
     schedules.delete(plain_tick)
     in_step(schedules, scheduler, backend)
     assert schedules.store.list() == []
+
+
+def test_a_schedule_that_never_fires_is_refused_and_nothing_is_written(h: Harness) -> None:
+    with pytest.raises(InvalidScheduleError, match="never fires"):
+        h.client.schedules.create(plain_tick, "0 0 30 2 *")
+    assert [i.schedule_id for i in h.client.schedules.list()] == ["slow-unless-ten-past:default"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="only the newest skipped time is kept: an older skipped tick delivered again "
+    "cannot be told from a late first delivery, so it is counted again (Known limits)",
+)
+def test_an_older_skipped_tick_delivered_again_is_not_counted_twice(h: Harness) -> None:
+    assert tick(h, 0) is TickOutcome.STARTED  # runs 25 minutes
+    assert tick(h, 10) is TickOutcome.SKIPPED
+    assert tick(h, 20) is TickOutcome.SKIPPED
+    assert tick(h, 10) is TickOutcome.SKIPPED  # Scheduler retries the older one
+    [info] = h.client.schedules.list("slow-unless-ten-past")
+    assert info.record.skipped == 2
