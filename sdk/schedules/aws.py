@@ -1,8 +1,10 @@
 """Runtime schedules on EventBridge Scheduler: one recurring schedule per schedule item.
 
 Each schedule ``client.schedules.create`` makes is a ``cron(...)`` schedule in the stack's
-schedule group, named ``{prefix}.{digest}`` (the digest of the prefix and the schedule id:
-the same schedule always gets the same name, within 64 characters; the ``.`` keeps these
+schedule group, named ``{prefix}.{digest}`` (the digest of the prefix, the schedule id and
+its generation: the same schedule always gets the same name, within 64 characters, and a
+schedule created again under the same key gets another, so a late step of a request about
+the old one never touches the new one's; the ``.`` keeps these
 names apart from the runner's wake-up schedules, ``{prefix}-{digest}``, so each function's
 policy names only its own). Its target is the stack's schedules function, with an input
 carrying the schedule, its generation and ``<aws.scheduler.scheduled-time>``, which
@@ -40,7 +42,7 @@ class ScheduleBackend(Protocol):
         ...
 
     def remove(self, record: ScheduleRecord) -> None:
-        """Stop it firing for good."""
+        """Stop it firing for good; one already gone is taken as removed."""
         ...
 
 
@@ -69,9 +71,10 @@ class ScheduleRoutes:
             )
 
 
-def runtime_schedule_name(prefix: str, schedule_id: str) -> str:
-    """``{prefix}.{digest}``: one name per schedule, unlike any wake-up schedule's."""
-    identity = "\x1f".join((prefix, "schedule", schedule_id)).encode()
+def runtime_schedule_name(prefix: str, schedule_id: str, generation: str) -> str:
+    """``{prefix}.{digest}``: one name per schedule and generation, unlike any wake-up
+    schedule's."""
+    identity = "\x1f".join((prefix, "schedule", schedule_id, generation)).encode()
     digest = base64.b32encode(hashlib.sha256(identity).digest()).decode().lower()
     return f"{prefix}.{digest[:DIGEST_LENGTH]}"
 
@@ -84,7 +87,7 @@ class AwsScheduleBackend:
         self.routes = routes
 
     def name(self, record: ScheduleRecord) -> str:
-        return runtime_schedule_name(self.routes.prefix, record.schedule_id)
+        return runtime_schedule_name(self.routes.prefix, record.schedule_id, record.generation)
 
     def definition(self, record: ScheduleRecord) -> dict[str, Any]:
         """The ``CreateSchedule``/``UpdateSchedule`` request for ``record``."""

@@ -33,6 +33,8 @@ from sdk.errors import InvalidScheduleError
 
 FIELDS = ("minute", "hour", "day of month", "month", "day of week")
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))  # as written: day 7 is Sunday too
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _ATOM = r"(?:\*|[0-9]+|[A-Za-z]{3})"
@@ -68,11 +70,21 @@ def check_cron(cron: Any) -> str:
         field = FIELDS[names.index(True)]
         raise InvalidScheduleError(f"{cron!r}: the {field} field takes numbers only")
     normal = " ".join(fields)
+    try:
+        values = [_expand(text, index) for index, text in enumerate(fields)]
+    except InvalidScheduleError as exc:
+        raise InvalidScheduleError(
+            f"{cron!r} is not a valid 5-field cron expression: {exc}"
+        ) from None
     from croniter import croniter
 
     if not croniter.is_valid(normal):
         raise InvalidScheduleError(
             f"{cron!r} is not a valid 5-field cron expression: {_why(normal)}"
+        )
+    if not any(min(values[2]) <= _MONTH_DAYS[month - 1] for month in values[3]):
+        raise InvalidScheduleError(
+            f"{cron!r} never fires: no month it names has the day of the month it names"
         )
     day, weekday = fields[2], fields[4]
     if day != "*" and weekday != "*":
@@ -106,22 +118,62 @@ def check_timezone(timezone: Any) -> str:
     return timezone
 
 
+def _number(atom: str, index: int) -> int:
+    if atom.isdigit():
+        return int(atom)
+    names = _MONTHS if index == 3 else _DAYS if index == 4 else ()
+    if atom.upper() not in names:
+        raise InvalidScheduleError(f"the {FIELDS[index]} field has no value {atom!r}")
+    return names.index(atom.upper()) + (1 if index == 3 else 0)
+
+
+def _expand(text: str, index: int) -> set[int]:
+    """The values of field ``index`` written ``text``, as classic cron reads them: ``a-a`` is
+    ``a``, ``a/n`` runs from ``a`` to the field's end, ``b-a`` (b > a) wraps round; day 7 is
+    day 0. (croniter 7 reads ``a-a`` as ``*``, and day-of-week ``7/2`` as ``*/2``.)"""
+    low, high = _LIMITS[index]
+    found: set[int] = set()
+    for term in text.split(","):
+        span, slash, step_text = term.partition("/")
+        step = int(step_text) if step_text.isdigit() else 0
+        if slash and step == 0:
+            raise InvalidScheduleError(f"the {FIELDS[index]} field has a bad step in {term!r}")
+        if span == "*":
+            first, last = low, high
+        else:
+            start, dash, end = span.partition("-")
+            first = _number(start, index)
+            last = _number(end, index) if dash else (high if slash else first)
+        if not (low <= first <= high and low <= last <= high):
+            raise InvalidScheduleError(
+                f"the {FIELDS[index]} field's {term!r} is outside {low}-{high}"
+            )
+        if first <= last:
+            run = list(range(first, last + 1))
+        else:  # wraps round the end of the field
+            run = [*range(first, high + 1), *range(low, last + 1)]
+        found.update(run[:: step or 1])
+    return {v % 7 for v in found} if index == 4 else found
+
+
 def _values(cron: str) -> list[set[int] | None]:
     """Each field's values (``None``: every value), day 7 folded onto day 0."""
-    from croniter import croniter
-
-    expanded = croniter(cron).expanded
     values: list[set[int] | None] = []
-    for index, field in enumerate(expanded):
-        if field == ["*"]:
-            values.append(None)
-            continue
-        found = {int(v) for v in field}
-        if index == 4:
-            found = {v % 7 for v in found}
+    for index, text in enumerate(cron.split()):
+        found = _expand(text, index)
         low, high = _BOUNDS[index]
         values.append(None if found == set(range(low, high + 1)) else found)
     return values
+
+
+def _explicit(cron: str) -> str:
+    """``cron`` with every field spelled as a plain list, which croniter reads right; a
+    cron outside the classic grammar (an AWS form's ``L``, ``#``) is left as it is."""
+    try:
+        values = _values(cron)
+    except (InvalidScheduleError, ValueError):
+        return cron
+    return " ".join("*" if v is None else ",".join(map(str, sorted(v))) for v in values)
 
 
 def _runs(values: list[int]) -> list[tuple[int, int]]:
@@ -179,14 +231,17 @@ def iter_fire_times(
     the way EventBridge Scheduler does: local times a daylight saving change skips never
     fire, repeated ones fire once (the first). ``years`` keeps only those years (AWS's
     sixth field). Each time is aware, in ``timezone``."""
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     zone = ZoneInfo(timezone)
     start = after.astimezone(zone).replace(tzinfo=None)
-    candidates = croniter(cron, start)
+    candidates = croniter(_explicit(cron), start)
     limit = start.year + _SEARCH_YEARS
     while True:
-        naive: datetime = candidates.get_next(datetime)
+        try:
+            naive: datetime = candidates.get_next(datetime)
+        except CroniterBadDateError:  # a date that never comes (stored before it was refused)
+            return
         if naive.year > limit or (years is not None and naive.year > max(years)):
             return
         if years is not None and naive.year not in years:
@@ -209,4 +264,3 @@ def fire_times(cron: str, timezone: str, after: datetime, count: int = 1) -> lis
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
     """The first time ``cron`` fires after ``after`` (None: never again)."""
     return next(iter_fire_times(cron, timezone, after), None)
-

@@ -97,19 +97,29 @@ class DynamoScheduleStore:
             return False
         return True
 
-    def delete(self, schedule_id: str) -> bool:
-        response = self._client.delete_item(
-            TableName=self._table, Key=self._key(schedule_id), ReturnValues="ALL_OLD"
-        )
+    def delete(self, schedule_id: str, generation: str | None = None) -> bool:
+        request: dict[str, Any] = {}
+        if generation is not None:
+            request = {
+                "ConditionExpression": "gen = :g",
+                "ExpressionAttributeValues": {":g": {"S": generation}},
+            }
+        try:
+            response = self._client.delete_item(
+                TableName=self._table, Key=self._key(schedule_id), ReturnValues="ALL_OLD",
+                **request,
+            )  # fmt: skip
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
         return "Attributes" in response
 
     def start_tick(
         self, record: ScheduleRecord, *, expected_version: int, execution: ExecutionRecord
     ) -> TickWrite:
         journal = self._journal
-        execution = execution.evolve(
-            expires_at=journal.retention.open_expiry(execution.created_at)
-        )
+        execution = execution.evolve(expires_at=journal.retention.open_expiry(execution.created_at))
         item, extra = execution_items(execution, journal.values)
         puts = [
             {"Put": {"TableName": self._table, "Item": one, "ConditionExpression": _NOT_EXISTS}}

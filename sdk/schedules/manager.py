@@ -7,7 +7,11 @@ harmless: ``create`` stores the item, then creates the AWS schedule (a retried c
 the same definition finishes the job); ``delete`` removes the AWS schedule, then the item
 (a tick already in flight then finds no schedule and starts nothing); ``pause`` and
 ``resume`` change the item, then the AWS schedule's state (a tick of a paused schedule
-starts nothing either way).
+starts nothing either way). Requests racing over one key cannot leave an AWS schedule
+without its item: each AWS schedule is named by its item's generation; after writing one,
+a request reads the item again and removes what it wrote if the item is gone (or is a new
+one); ``delete`` removes the AWS schedule again once the item is gone, and deletes the item
+only if it is still the generation it read.
 
 A schedule declared in code (``@workflow(schedule=...)``) is listed, paused and resumed like
 the others, but deleted only by removing it from the code and deploying: its AWS schedule
@@ -113,9 +117,7 @@ class Schedules:
     def _info(self, record: ScheduleRecord, stored: bool = True) -> ScheduleInfo:
         upcoming: tuple[datetime, ...] = ()
         if record.state is State.ENABLED:
-            upcoming = tuple(
-                fire_times(record.cron, record.timezone, self.clock.now(), UPCOMING)
-            )
+            upcoming = tuple(fire_times(record.cron, record.timezone, self.clock.now(), UPCOMING))
         return ScheduleInfo(record, upcoming, stored)
 
     def list(self, workflow: Workflow[Any] | str | None = None) -> builtins.list[ScheduleInfo]:
@@ -189,7 +191,7 @@ class Schedules:
         try:
             self._follow(stored)
         except BaseException:
-            self.store.delete(stored.schedule_id)  # no item without its AWS schedule
+            self.store.delete(stored.schedule_id, stored.generation)  # no item without it
             raise
         return self._info(stored)
 
@@ -213,7 +215,9 @@ class Schedules:
             )
         if self.backend is not None and record.origin is Origin.RUNTIME:
             self.backend.remove(record)
-        self.store.delete(record.schedule_id)
+        self.store.delete(record.schedule_id, record.generation)
+        if self.backend is not None and record.origin is Origin.RUNTIME:
+            self.backend.remove(record)  # what a create or pause racing this one put back
 
     def pause(self, workflow: Workflow[Any] | str, key: str = DEFAULT_KEY) -> ScheduleInfo:
         """Stop a schedule's ticks from starting executions until ``resume``."""
@@ -241,9 +245,13 @@ class Schedules:
         raise SteplineError(f"schedule {workflow_id}:{key} kept changing; try again")
 
     def _follow(self, record: ScheduleRecord) -> None:
-        """Make the AWS schedule of a runtime schedule what ``record`` says."""
+        """Make the AWS schedule of a runtime schedule what ``record`` says; take it back
+        if the item went (or became another schedule) meanwhile."""
         if self.backend is not None and record.origin is Origin.RUNTIME:
             self.backend.put(record)
+            now = self.store.get(record.schedule_id)
+            if now is None or now.generation != record.generation:
+                self.backend.remove(record)
 
     def _workflow_id(self, workflow: Workflow[Any] | str) -> str:
         return workflow if isinstance(workflow, str) else workflow.id

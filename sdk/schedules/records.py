@@ -55,9 +55,11 @@ class ScheduleRecord:
             carry it, so a tick of a deleted schedule never starts an execution of a new
             one created later with the same key.
         last_timestamp: The nominal time of the newest tick that started an execution.
-        last_execution_id: That execution (the one an ``overlap="skip"`` tick looks at).
+        last_execution_id: The execution a tick started most recently: that one, or a late
+            tick's (the one an ``overlap="skip"`` tick looks at).
         skipped: How many ticks were skipped because that execution was still running.
-        last_skipped: The nominal time of the newest skipped tick.
+        last_skipped: The nominal time of the newest skipped tick (a late skipped tick
+            does not move it back).
     """
 
     workflow_id: str

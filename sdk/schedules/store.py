@@ -48,8 +48,9 @@ class ScheduleStore(Protocol):
         (changed, or gone)."""
         ...
 
-    def delete(self, schedule_id: str) -> bool:
-        """Remove the schedule; False if there was none."""
+    def delete(self, schedule_id: str, generation: str | None = None) -> bool:
+        """Remove the schedule (only if it is of ``generation``, when given); False if
+        there was none (of that generation)."""
         ...
 
     def start_tick(
@@ -91,9 +92,13 @@ class MemoryScheduleStore:
         self._items[record.schedule_id] = record
         return True
 
-    def delete(self, schedule_id: str) -> bool:
+    def delete(self, schedule_id: str, generation: str | None = None) -> bool:
         with self._lock:
-            return self._items.pop(schedule_id, None) is not None
+            current = self._items.get(schedule_id)
+            if current is None or generation not in (None, current.generation):
+                return False
+            del self._items[schedule_id]
+            return True
 
     def start_tick(
         self, record: ScheduleRecord, *, expected_version: int, execution: ExecutionRecord

@@ -108,9 +108,7 @@ class TickRequest:
         )
 
     @staticmethod
-    def target_input(
-        workflow_id: str, key: str, generation: str | None = None
-    ) -> dict[str, str]:
+    def target_input(workflow_id: str, key: str, generation: str | None = None) -> dict[str, str]:
         """A schedule target's input: Scheduler fills in the nominal time of each tick."""
         body = {"workflow_id": workflow_id, "key": key, "scheduled_time": SCHEDULED_TIME}
         if generation is not None:
@@ -229,7 +227,8 @@ class Ticker:
         if self._exists(execution_id):
             return self._result(request, TickOutcome.DUPLICATE, execution_id)
         if record.overlap == OVERLAP_SKIP and self._running(record, execution_id):
-            skipped = record.evolve(skipped=record.skipped + 1, last_skipped=nominal)
+            newest = nominal if record.last_skipped is None else max(record.last_skipped, nominal)
+            skipped = record.evolve(skipped=record.skipped + 1, last_skipped=newest)
             if not self.store.replace(skipped, expected_version=record.version):
                 return None
             return self._result(request, TickOutcome.SKIPPED)
@@ -246,11 +245,9 @@ class Ticker:
             return self._result(request, TickOutcome.REFUSED)
         if record.last_timestamp is None or nominal > record.last_timestamp:
             moved = record.evolve(last_timestamp=nominal, last_execution_id=execution_id)
-        else:  # a late tick: the schedule's newest stays as it is
-            moved = record.evolve()
-        written = self.store.start_tick(
-            moved, expected_version=record.version, execution=execution
-        )
+        else:  # a late tick: the newest nominal time stays; overlap now watches this one
+            moved = record.evolve(last_execution_id=execution_id)
+        written = self.store.start_tick(moved, expected_version=record.version, execution=execution)
         if written is TickWrite.STALE:
             return None
         invoke_quietly(self.invoker, execution_id)  # created and due: else the sweeper does

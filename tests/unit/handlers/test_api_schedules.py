@@ -32,7 +32,7 @@ class RecordingBackend:
         self.schedules[record.schedule_id] = record
 
     def remove(self, record: ScheduleRecord) -> None:
-        self.schedules.pop(record.schedule_id)
+        self.schedules.pop(record.schedule_id, None)  # a missing one is already removed
 
 
 class Api:
