@@ -36,15 +36,18 @@ _MARK = "__stepline_serialized__"
 def serialize_writes() -> None:
     """Run every DynamoDB request moto handles in this process one at a time. Idempotent.
 
-    Transactions then cost what the items they touch cost (``transactions``), and queries
-    what their partition holds (``queries``)."""
+    Transactions then cost what the items they touch cost (``transactions``) and honour
+    their client token (``tokens``), and queries cost what their partition holds
+    (``queries``)."""
     from moto.dynamodb.responses import DynamoHandler
 
     from local_emulator.dynamodb.queries import partition_queries
+    from local_emulator.dynamodb.tokens import request_tokens
     from local_emulator.dynamodb.transactions import item_transactions
 
     item_transactions()
     partition_queries()
+    request_tokens()
 
     with _INSTALL_LOCK:
         handle = DynamoHandler.call_action

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from sdk.ids import new_token
 from sdk.journal.fit import execution_items
 from sdk.journal.records import ExecutionRecord
 from sdk.schedules.records import SCHEDULES_PK, ScheduleRecord
@@ -133,7 +134,10 @@ class DynamoScheduleStore:
                 "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
             }
         }
-        token = f"{execution.execution_id}/{expected_version}"
+        # Unique to this call: botocore's retries of it reuse it (same parameters), while a
+        # concurrent delivery of the same tick, whose items differ (``created_at``), must not
+        # share it, or DynamoDB answers IdempotentParameterMismatch instead of its condition.
+        token = f"{new_token()}/{execution.execution_id}/{expected_version}"
         try:
             self._client.transact_write_items(
                 TransactItems=[schedule, *puts],  # type: ignore[list-item]
