@@ -223,7 +223,8 @@ def _step_events(
     retries = _retries(records)
     ended = _end(main, records, execution, steps)
     last = main.attempts if ended is not None and main is not None else 0
-    for attempt in range(1, max([last, *retries])):
+    # attempt n failed and n + 1 followed, for every n before the last attempt known
+    for attempt in range(1, max(last, max(retries, default=0) + 1)):
         retry = retries.get(attempt)
         at = retry.started_at or started if retry is not None else started
         if retry is not None:

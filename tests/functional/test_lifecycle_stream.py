@@ -131,4 +131,3 @@ def test_a_live_reader_resumes_across_a_suspension_without_gaps(harness: Build) 
     assert _shape(rest)[0] == ("step_finish", "slow_pipeline", "cool-off")
     assert rest[0].data["runtime_us"] == 5 * 60 * 1_000_000
     assert _shape(rest)[-1] == ("workflow_finish", "slow_pipeline", None)
-
