@@ -31,6 +31,7 @@ from sdk.workflow import Workflow, workflow
 
 if TYPE_CHECKING:
     from sdk.journal import MemoryJournal
+    from sdk.lifecycle import LifecycleEvent
     from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
     from sdk.schedules.manager import ScheduleInfo, Schedules
     from sdk.schedules.spec import Schedule
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 # at every cold start.
 _LAZY = {
     "MemoryJournal": "sdk.journal.memory",
+    "LifecycleEvent": "sdk.lifecycle.model",
     "BatchEventPayload": "sdk.payloads",
     "EventPayload": "sdk.payloads",
     "SchedulePayload": "sdk.payloads",
@@ -70,6 +72,7 @@ __all__ = [
     "InvalidEventError",
     "InvalidPayloadError",
     "LambdaInvoker",
+    "LifecycleEvent",
     "MemoryJournal",
     "NonDeterministicError",
     "Published",
