@@ -32,7 +32,7 @@ from sdk.events.topics import Published, check_topic
 from sdk.ids import check_execution_id, new_execution_id
 from sdk.journal.base import Journal
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
-from sdk.sweeper import START_GRACE
+from sdk.sweeper import new_execution
 from sdk.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -185,13 +185,12 @@ class Client:
         if unknown:
             raise TypeError(f"unknown invoke options: {', '.join(sorted(unknown))}")
         chosen = options.get("execution_id")
-        return ExecutionRecord(
-            execution_id=new_execution_id() if chosen is None else check_execution_id(chosen),
-            workflow_id=wf.id,
-            status=ExecutionStatus.PENDING,
-            created_at=self.clock.now(),
-            input=wf.encode_input(payload, limit=self.journal.max_value_bytes),
-            due_at=self.clock.now() + START_GRACE,
+        return new_execution(
+            self.journal,
+            wf,
+            new_execution_id() if chosen is None else check_execution_id(chosen),
+            payload,
+            self.clock.now(),
             user_id=options.get("user_id"),
             session_id=options.get("session_id"),
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
@@ -24,10 +24,11 @@ from sdk.events.feeds import BatchFeed
 from sdk.events.log import log_for
 from sdk.events.waking import sweep_pending
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord
+from sdk.journal.records import ExecutionRecord, ExecutionStatus
 
 if TYPE_CHECKING:
     from sdk.client import Invoker
+    from sdk.workflow import Workflow
 
 START_GRACE = timedelta(minutes=2)  # a created execution not yet started by then: re-drive
 TIMER_GRACE = timedelta(minutes=1)  # a timer not delivered by then: re-drive
@@ -35,6 +36,29 @@ REPORT_GRACE = timedelta(seconds=30)  # a finished child's report not delivered 
 SWEEP_RETRY = timedelta(minutes=2)  # after a re-drive, look again this much later
 MAX_DEAD_INVOCATIONS = 3
 logger = logging.getLogger("stepline.sweeper")
+
+
+def new_execution(
+    journal: Journal,
+    workflow: Workflow[Any],
+    execution_id: str,
+    payload: Any,
+    now: datetime,
+    **fields: Any,
+) -> ExecutionRecord:
+    """A pending execution of ``workflow`` created at ``now``, its input checked against
+    ``journal``'s limit, due for the sweeper should its first invocation be lost.
+    ``fields``: more of its ``ExecutionRecord`` (``user_id``...)."""
+    return ExecutionRecord(
+        execution_id=execution_id,
+        workflow_id=workflow.id,
+        status=ExecutionStatus.PENDING,
+        created_at=now,
+        input=workflow.encode_input(payload, limit=journal.max_value_bytes),
+        due_at=now + START_GRACE,
+        expires_at=journal.retention.open_expiry(now),
+        **fields,
+    )
 
 
 @dataclass(frozen=True)

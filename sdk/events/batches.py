@@ -38,9 +38,9 @@ from sdk.events.topics import MAX_BATCH_EVENTS, TopicEvent
 from sdk.events.waking import invoke_quietly
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.journal.records import ExecutionRecord
 from sdk.payloads import BatchEventPayload
-from sdk.sweeper import START_GRACE
+from sdk.sweeper import new_execution
 from sdk.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -232,14 +232,6 @@ class Batcher:
         return size, record
 
     def _execution(self, workflow: Workflow[Any], events: list[TopicEvent]) -> ExecutionRecord:
-        now = self.clock.now()
         payload = BatchEventPayload(events=[event.payload() for event in events])
-        return ExecutionRecord(
-            execution_id=batch_execution_id(workflow.id, events),
-            workflow_id=workflow.id,
-            status=ExecutionStatus.PENDING,
-            created_at=now,
-            input=workflow.encode_input(payload, limit=self.journal.max_value_bytes),
-            due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
-            expires_at=self.journal.retention.open_expiry(now),
-        )
+        execution_id = batch_execution_id(workflow.id, events)
+        return new_execution(self.journal, workflow, execution_id, payload, self.clock.now())

@@ -28,9 +28,9 @@ from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
 from sdk.events.waking import invoke_quietly, logger, sweep_pending, wake_waiters
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus
+from sdk.journal.records import ExecutionRecord
 from sdk.payloads import BatchEventPayload
-from sdk.sweeper import START_GRACE
+from sdk.sweeper import new_execution
 from sdk.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -104,16 +104,8 @@ class Publisher:
         return published
 
     def _execution(self, wf: Workflow[Any], event: TopicEvent) -> ExecutionRecord:
-        now = self.clock.now()
-        return ExecutionRecord(
-            execution_id=triggered_id(wf.id, event.topic, event.id),
-            workflow_id=wf.id,
-            status=ExecutionStatus.PENDING,
-            created_at=now,
-            input=wf.encode_input(event.payload(), limit=self.journal.max_value_bytes),
-            due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
-            expires_at=self.journal.retention.open_expiry(now),
-        )
+        execution_id = triggered_id(wf.id, event.topic, event.id)
+        return new_execution(self.journal, wf, execution_id, event.payload(), self.clock.now())
 
     def _check_batch_input(self, wf: Workflow[Any], event: TopicEvent) -> None:
         """Refuse ``event`` (``SerializationError``) if a batch of ``wf`` holding it alone

@@ -46,7 +46,7 @@ from sdk.schedules.cron import next_fire
 from sdk.schedules.records import Origin, ScheduleRecord, State
 from sdk.schedules.spec import OVERLAP_SKIP, Schedule, schedule_id
 from sdk.schedules.store import ScheduleStore, TickWrite, store_for
-from sdk.sweeper import START_GRACE
+from sdk.sweeper import new_execution
 
 if TYPE_CHECKING:
     from sdk.app import App
@@ -277,19 +277,8 @@ class Ticker:
         self, record: ScheduleRecord, nominal: datetime, execution_id: str
     ) -> ExecutionRecord:
         wf = self.app.get(record.workflow_id)
-        now = self.clock.now()
-        payload = None
-        if wf.takes_input:
-            payload = schedule_payload(record, nominal)
-        return ExecutionRecord(
-            execution_id=execution_id,
-            workflow_id=wf.id,
-            status=ExecutionStatus.PENDING,
-            created_at=now,
-            input=wf.encode_input(payload, limit=self.journal.max_value_bytes),
-            due_at=now + START_GRACE,  # the sweeper starts it if the invocation is lost
-            expires_at=self.journal.retention.open_expiry(now),
-        )
+        payload = schedule_payload(record, nominal) if wf.takes_input else None
+        return new_execution(self.journal, wf, execution_id, payload, self.clock.now())
 
 
 def schedule_payload(record: ScheduleRecord, nominal: datetime) -> SchedulePayload:
