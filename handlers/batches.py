@@ -13,11 +13,9 @@ the journal cannot be written the whole batch fails and comes back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -26,14 +24,12 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from handlers.config import HandlerSettings, journal_from_environ
+from handlers.config import HandlerSettings, journal_from_environ, runner_from_environ
 from sdk.app import App
-from sdk.client import LambdaInvoker
 from sdk.events import InvalidEventError
 from sdk.events.batches import Batcher
 from sdk.events.feeds import BatchItem
 from sdk.events.log import log_for
-from sdk.journal.dynamodb import client_config
 
 logger = Logger(service="stepline-batches")
 
@@ -77,9 +73,7 @@ def build_batches_from_environment() -> Batches:
     journal = journal_from_environ(settings)
     log = log_for(journal)
     assert log is not None  # the DynamoDB journal keeps one
-    invoker = LambdaInvoker(
-        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
-    )
+    invoker = runner_from_environ()
     return Batches(Batcher(App.from_modules(settings.app_modules), journal, log, invoker))
 
 

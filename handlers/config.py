@@ -12,6 +12,7 @@ import boto3
 
 from sdk.aws_timers import TimerRoutes
 from sdk.aws_timers import client_config as scheduler_config
+from sdk.client import LambdaInvoker
 from sdk.events.feeds import SqsBatchFeed
 from sdk.journal.dynamodb import DynamoJournal, client_config
 from sdk.journal.retention import DEFAULT_LIFETIME_DAYS, DEFAULT_RETENTION_DAYS, Retention
@@ -80,6 +81,8 @@ def batch_feed_from_environ(environ: Mapping[str, str] | None = None) -> SqsBatc
             f"got {raw[:100]!r}"
         )
     return SqsBatchFeed(boto3.client("sqs"), queues)
+
+
 SCHEDULE_VARIABLES = {
     "group": "STEPLINE_SCHEDULE_GROUP",
     "prefix": "STEPLINE_SCHEDULE_PREFIX",
@@ -102,6 +105,13 @@ def schedule_backend_from_environ(
 
     routes = ScheduleRoutes(**{field: env[name] for field, name in SCHEDULE_VARIABLES.items()})
     return AwsScheduleBackend(boto3.client("scheduler", config=scheduler_config()), routes)
+
+
+def runner_from_environ() -> LambdaInvoker:
+    """Asynchronous invocations of the stack's runner (``STEPLINE_RUNNER_ARN``)."""
+    return LambdaInvoker(
+        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
+    )
 
 
 def values_from_environ(environ: Mapping[str, str] | None = None) -> ValueStore | None:

@@ -15,20 +15,21 @@ nothing is written.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
+from handlers.config import (
+    HandlerSettings,
+    batch_feed_from_environ,
+    journal_from_environ,
+    runner_from_environ,
+)
 from sdk.app import App
-from sdk.client import LambdaInvoker
 from sdk.events import InvalidEventError, NewEvent
 from sdk.events.log import log_for
 from sdk.events.publisher import Publisher
-from sdk.journal.dynamodb import client_config
 
 logger = Logger(service="stepline-events")
 ENVELOPE_KEYS = frozenset({"data", "event_type", "id"})
@@ -54,9 +55,7 @@ def build_publisher_from_environment() -> Publisher:
     journal = journal_from_environ(settings)
     log = log_for(journal)
     assert log is not None  # the DynamoDB journal keeps one
-    invoker = LambdaInvoker(
-        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
-    )
+    invoker = runner_from_environ()
     app = App.from_modules(settings.app_modules)
     return Publisher(app, journal, log, invoker, batches=batch_feed_from_environ())
 

@@ -10,21 +10,18 @@ unless a live invocation holds its lease (that one decides), and a waiting paren
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, journal_from_environ
-from sdk.client import Invoker, LambdaInvoker
+from handlers.config import HandlerSettings, journal_from_environ, runner_from_environ
+from sdk.client import Invoker
 from sdk.clock import Clock, SystemClock
 from sdk.delivery import deliver_outcome
 from sdk.failures import ErrorInfo
 from sdk.journal.base import Journal
-from sdk.journal.dynamodb import client_config
 from sdk.transient import names_transient_error
 
 logger = Logger(service="stepline-failures")
@@ -70,7 +67,6 @@ class FailedInvocation:
                 f"last error: {self.error_type}: {self.error_message}"
             ),
         )
-
 
     @property
     def transient(self) -> bool:
@@ -122,8 +118,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         settings = HandlerSettings.from_environ()
         _recorder = FailureRecorder(
             journal_from_environ(settings),
-            LambdaInvoker(
-                boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
-            ),
+            runner_from_environ(),
         )
     return _recorder(event, context)

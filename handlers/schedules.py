@@ -11,16 +11,12 @@ queue. A malformed tick raises and ends there too, having written nothing.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, journal_from_environ
+from handlers.config import HandlerSettings, journal_from_environ, runner_from_environ
 from sdk.app import App
-from sdk.client import LambdaInvoker
-from sdk.journal.dynamodb import client_config
 from sdk.schedules.ticks import Ticker, TickRequest
 
 logger = Logger(service="stepline-schedules")
@@ -29,9 +25,7 @@ logger = Logger(service="stepline-schedules")
 def build_ticker_from_environment() -> Ticker:
     settings = HandlerSettings.from_environ()
     journal = journal_from_environ(settings)
-    invoker = LambdaInvoker(
-        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
-    )
+    invoker = runner_from_environ()
     return Ticker(App.from_modules(settings.app_modules), journal, invoker)
 
 

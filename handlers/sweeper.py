@@ -6,15 +6,16 @@ or whose outcome has not yet reached the parent waiting on it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
-from handlers.config import HandlerSettings, batch_feed_from_environ, journal_from_environ
-from sdk.client import LambdaInvoker
-from sdk.journal.dynamodb import client_config
+from handlers.config import (
+    HandlerSettings,
+    batch_feed_from_environ,
+    journal_from_environ,
+    runner_from_environ,
+)
 from sdk.sweeper import Sweeper
 
 logger = Logger(service="stepline-sweeper")
@@ -23,9 +24,7 @@ logger = Logger(service="stepline-sweeper")
 def build_sweeper_from_environment() -> Sweeper:
     settings = HandlerSettings.from_environ()
     journal = journal_from_environ(settings)
-    invoker = LambdaInvoker(
-        boto3.client("lambda", config=client_config()), os.environ["STEPLINE_RUNNER_ARN"]
-    )
+    invoker = runner_from_environ()
     return Sweeper(journal, invoker, batches=batch_feed_from_environ())
 
 
