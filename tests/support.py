@@ -5,8 +5,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,20 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # How many times each step body really ran, by name; reset before every test.
 CALLS: collections.Counter[str] = collections.Counter()
+
+
+PATIENCE = 30.0  # seconds a condition may take to hold before a test fails
+
+
+def eventually(read: Callable[[], Any], holds: Callable[[Any], bool]) -> Any:
+    """``read()`` once ``holds`` of it, polling (never sleeping a fixed time to wait)."""
+    give_up = time.monotonic() + PATIENCE
+    while True:
+        value = read()
+        if holds(value):
+            return value
+        assert time.monotonic() < give_up, f"still {value!r} after {PATIENCE} s"
+        time.sleep(0.02)
 
 
 def effect(name: str, value: Any = None) -> Any:

@@ -4,9 +4,8 @@ rules, the batch function in a worker process, and SQS redelivering every messag
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ import pytest
 from infra.template import synth
 from local_emulator.api_client import ApiClient
 from local_emulator.emulator import Emulator
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-PATIENCE = 30.0  # seconds a condition may take to hold before the test fails
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +31,6 @@ def api(emulator: Emulator) -> ApiClient:
     assert emulator.endpoints is not None
     return ApiClient(emulator.endpoints.api)
 
-
-def eventually(read: Callable[[], Any], holds: Callable[[Any], bool]) -> Any:
-    """``read()`` once ``holds`` of it, polling (never sleeping a fixed time to wait)."""
-    give_up = time.monotonic() + PATIENCE
-    while True:
-        value = read()
-        if holds(value):
-            return value
-        assert time.monotonic() < give_up, f"still {value!r} after {PATIENCE} s"
-        time.sleep(0.05)
 
 
 def batches(api: ApiClient, workflow_id: str) -> list[dict[str, Any]]:

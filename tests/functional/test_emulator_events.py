@@ -7,8 +7,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from local_emulator.api_client import ApiClient
 from local_emulator.cli import main
 from local_emulator.emulator import CREDENTIALS, Emulator
 from sdk.events.publisher import triggered_id
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-PATIENCE = 30.0  # seconds a condition may take to hold before the test fails
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +36,6 @@ def api(emulator: Emulator) -> ApiClient:
     assert emulator.endpoints is not None
     return ApiClient(emulator.endpoints.api)
 
-
-def eventually(read: Callable[[], Any], holds: Callable[[Any], bool]) -> Any:
-    """``read()`` once ``holds`` of it, polling (never sleeping a fixed time to wait)."""
-    give_up = time.monotonic() + PATIENCE
-    while True:
-        value = read()
-        if holds(value):
-            return value
-        assert time.monotonic() < give_up, f"still {value!r} after {PATIENCE} s"
-        time.sleep(0.02)
 
 
 def aws_cli(emulator: Emulator, *args: str) -> Any:
