@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from infra import scan
+from infra import resources
 from infra.names import get_att, sub
 from sdk.app import App
 from sdk.workflow import Workflow
@@ -60,13 +60,13 @@ def window_seconds(wf: Workflow[Any]) -> int:
     return window
 
 
-def queues(app: App, dead_letter_retention: int) -> dict[str, Any]:
+def queues(app: App) -> dict[str, Any]:
     ids = queue_ids(app)
     if not ids:
         return {}
     found: dict[str, Any] = {}
     for wf in batched(app):
-        found[ids[wf.id]] = _queue(
+        found[ids[wf.id]] = resources.queue(
             # Lambda requires at least the function's timeout; AWS advises six times it
             VisibilityTimeout=6 * BATCH_TIMEOUT_SECONDS + window_seconds(wf),
             RedrivePolicy={
@@ -74,16 +74,11 @@ def queues(app: App, dead_letter_retention: int) -> dict[str, Any]:
                 "maxReceiveCount": BATCH_MAX_RECEIVE_COUNT,
             },
         )
-    found[BATCH_DLQ] = _queue(MessageRetentionPeriod=dead_letter_retention)
+    found[BATCH_DLQ] = resources.queue(
+        MessageRetentionPeriod=resources.DEAD_LETTER_RETENTION_SECONDS
+    )
     return found
 
-
-def _queue(**properties: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::SQS::Queue",
-        "Metadata": scan.metadata(scan.SQS_MANAGED_ENCRYPTION),
-        "Properties": {"SqsManagedSseEnabled": True, **properties},
-    }
 
 
 def environment(app: App) -> dict[str, Any]:

@@ -72,7 +72,8 @@ def values_bucket() -> dict[str, Any]:
     }
 
 
-def _queue(**properties: Any) -> dict[str, Any]:
+def queue(**properties: Any) -> dict[str, Any]:
+    """An SQS queue, encrypted with SQS's own keys."""
     return {
         "Type": "AWS::SQS::Queue",
         "Metadata": scan.metadata(scan.SQS_MANAGED_ENCRYPTION),
@@ -85,17 +86,17 @@ def queues() -> dict[str, Any]:
     the failure function, of the schedules and of the event router."""
     dead_letter = {"MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS}
     return {
-        TIMER_QUEUE: _queue(
+        TIMER_QUEUE: queue(
             VisibilityTimeout=TIMER_VISIBILITY_TIMEOUT_SECONDS,
             RedrivePolicy={
                 "deadLetterTargetArn": get_att(TIMER_DLQ),
                 "maxReceiveCount": TIMER_MAX_RECEIVE_COUNT,
             },
         ),
-        TIMER_DLQ: _queue(**dead_letter),
-        FAILURE_DLQ: _queue(**dead_letter),
-        SCHEDULE_DLQ: _queue(**dead_letter),
-        ROUTER_DLQ: _queue(**dead_letter),
+        TIMER_DLQ: queue(**dead_letter),
+        FAILURE_DLQ: queue(**dead_letter),
+        SCHEDULE_DLQ: queue(**dead_letter),
+        ROUTER_DLQ: queue(**dead_letter),
     }
 
 

@@ -279,7 +279,7 @@ def _resources(app: App) -> dict[str, Any]:
         EVENT_BUS: {"Type": "AWS::Events::EventBus", "Properties": {"Name": function_name("bus")}},
         SCHEDULER_ROLE: iam.scheduler_role(),
         **resources.queues(),
-        **batches.queues(app, resources.DEAD_LETTER_RETENTION_SECONDS),
+        **batches.queues(app),
         SCHEDULE_GROUP: {
             "Type": "AWS::Scheduler::ScheduleGroup",
             "Properties": {"Name": schedule_group()},
