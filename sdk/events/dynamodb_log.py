@@ -82,6 +82,12 @@ TRANSIENT_REASONS = frozenset(
 )
 
 
+def _back_off(attempt: int) -> None:
+    """Wait a random while, longer after each lost race: racing writers spread out
+    instead of colliding again."""
+    time.sleep(random.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2**attempt)))
+
+
 def _transient(reasons: list[str]) -> bool:
     return any(reason in TRANSIENT_REASONS for reason in reasons)
 
@@ -142,7 +148,7 @@ class DynamoTopicLog:
                     raise
             # Taken by another publisher: back off a random while (racing publishers spread
             # out instead of colliding again), then try after the topic's new last event.
-            time.sleep(random.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2**attempt)))
+            _back_off(attempt)
             sequence_id = self.last_sequence(topic) + 1
         raise TransientInfrastructureError(
             f"topic {topic!r}: no free sequence id after {MAX_ATTEMPTS} attempts"
@@ -283,7 +289,7 @@ class DynamoTopicLog:
                 raise TransientInfrastructureError(
                     f"claiming a batch of {workflow_id!r} failed: {', '.join(reasons)}"
                 )
-            time.sleep(random.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2**attempt)))
+            _back_off(attempt)
         raise TransientInfrastructureError(
             f"claiming a batch of {workflow_id!r}: no answer after {MAX_ATTEMPTS} attempts"
         )
