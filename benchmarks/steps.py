@@ -65,8 +65,8 @@ async def gather(ctx: WorkflowContext, n: int) -> int:
 APP = App([sequential, gather])
 
 
-def stepline_client(journal: Journal) -> Client:
-    return Client(APP, journal, InlineInvoker(Engine(APP, journal)))
+def stepline_client(journal: Journal, *, live_steps: bool = False) -> Client:
+    return Client(APP, journal, InlineInvoker(Engine(APP, journal, live_steps=live_steps)))
 
 
 def time_stepline(client: Client, kind: str, n: int) -> float:
@@ -135,10 +135,12 @@ def bench_stepline_memory(quick: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def bench_stepline_moto(quick: bool) -> dict[str, Any]:
+def bench_stepline_moto(quick: bool, *, live_steps: bool = False) -> dict[str, Any]:
+    """Stepline on moto; with ``live_steps`` every step's start is marked for live
+    lifecycle streams (STEPLINE_LIVE_STEPS=true)."""
     results: dict[str, Any] = {}
     with moto_journal() as (journal, counter):
-        client = stepline_client(journal)
+        client = stepline_client(journal, live_steps=live_steps)
         for kind, n in CASES:
             run = lambda k, m: time_stepline(client, k, m)  # noqa: E731
             entry: dict[str, Any] = {
@@ -153,7 +155,8 @@ def bench_stepline_moto(quick: bool) -> dict[str, Any]:
                 requests_per_workflow=dict(sorted(counter.requests.items())),
             )
             results[f"{kind}-{n}"] = entry
-        results["replay_cpu_us_per_step"] = replay_cpu_us_per_step(client, journal, 1000)
+        if not live_steps:
+            results["replay_cpu_us_per_step"] = replay_cpu_us_per_step(client, journal, 1000)
     return results
 
 
@@ -195,6 +198,11 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
         and all(ours < theirs for theirs in peers.values()),
         "write_requests_per_step_at_1000_le_1.01": moto["write_requests_per_step"] <= 1.01,
         "replay_cpu_us_per_step_le_20": results["stepline-moto"]["replay_cpu_us_per_step"] <= 20,
+        **(
+            {"live_write_units_per_step_at_1000_le_2.01": live["write_units_per_step"] <= 2.01}
+            if (live := results.get("stepline-moto-live", {}).get("sequential-1000"))
+            else {}
+        ),
     }
 
 
@@ -202,7 +210,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="one repetition per case")
-    parser.add_argument("--systems", default="stepline-memory,stepline-moto," + ",".join(PEERS))
+    parser.add_argument(
+        "--systems",
+        default="stepline-memory,stepline-moto,stepline-moto-live," + ",".join(PEERS),
+    )
     args = parser.parse_args()
     wanted = args.systems.split(",")
     results: dict[str, Any] = {"machine": machine()}
@@ -210,6 +221,8 @@ def main() -> None:
         results["stepline-memory"] = bench_stepline_memory(args.quick)
     if "stepline-moto" in wanted:
         results["stepline-moto"] = bench_stepline_moto(args.quick)
+    if "stepline-moto-live" in wanted:
+        results["stepline-moto-live"] = bench_stepline_moto(args.quick, live_steps=True)
     with tempfile.TemporaryDirectory() as workdir:
         for name in PEERS:
             if name in wanted:
@@ -240,6 +253,15 @@ def print_table(results: dict[str, Any]) -> None:
             f"{at['write_units_per_step']} write units/step; "
             f"replay {moto['replay_cpu_us_per_step']} us CPU/step"
         )
+    live = results.get("stepline-moto-live")
+    if live:
+        at = live["sequential-1000"]
+        print(
+            f"stepline-moto-live (STEPLINE_LIVE_STEPS=true), 1000 steps: "
+            f"{at['write_requests_per_step']} write requests/step, "
+            f"{at['write_units_per_step']} write units/step"
+        )
+    if moto:
         print("checks:", json.dumps(results["checks"]))
 
 

@@ -168,3 +168,13 @@ def _days(env: Mapping[str, str], name: str, default: int) -> int:
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"{name} must be a whole number of days from 1 to {MAX_DAYS}, got {raw!r}")
     return days
+
+
+def live_steps_from_environ(environ: Mapping[str, str] | None = None) -> bool:
+    """``STEPLINE_LIVE_STEPS``: ``true`` marks every step's start for live lifecycle streams
+    (one more small write per step); ``false`` or unset does not; anything else is refused."""
+    env = os.environ if environ is None else environ
+    value = env.get("STEPLINE_LIVE_STEPS", "false").strip().lower()
+    if value not in ("true", "false"):
+        raise RuntimeError(f"STEPLINE_LIVE_STEPS must be 'true' or 'false', got {value!r}")
+    return value == "true"

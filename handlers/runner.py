@@ -24,6 +24,7 @@ from handlers.config import (
     HandlerSettings,
     batch_feed_from_environ,
     journal_from_environ,
+    live_steps_from_environ,
     timer_routes_from_environ,
 )
 from sdk import aws_timers
@@ -136,6 +137,7 @@ def build_runner_from_environment() -> Runner:
         timers=timers,
         invoker=reinvoker,
         batches=batch_feed_from_environ(),
+        live_steps=live_steps_from_environ(),
     )
     return Runner(engine, reinvoker)
 

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 from sdk.events import steps as event_steps
 from sdk.events.steps import PublishedEvent
 from sdk.execution import ExecutionState
-from sdk.operations import children, deterministic, wait
+from sdk.operations import children, deterministic, emit, wait
 from sdk.operations.run import run_step
 from sdk.payloads import EventPayload
 from sdk.workflow import Workflow
@@ -125,6 +125,16 @@ class StepApi:
             EventWaitTimeoutError: no event came within ``timeout``.
         """
         return await event_steps.wait_for_event(self._state, key, topic, timeout)
+
+    async def emit(self, key: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Emit ``message`` (with optional JSON ``data``) into this execution's lifecycle
+        stream as a ``workflow_message`` event, once: a replay does not emit it again.
+
+        Raises:
+            TypeError: ``message`` is not text or ``data`` not a dict.
+            SerializationError: ``data`` is not JSON or too large for one record.
+        """
+        await emit.emit(self._state, key, message, data)
 
     async def uuid(self, key: str) -> str:
         """A random UUID (as text), the same on every replay."""

@@ -43,7 +43,7 @@ from sdk.execution import ExecutionState, InfrastructureFailure
 from sdk.failures import ErrorInfo
 from sdk.ids import new_token
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, iso
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus, iso
 from sdk.sweeper import MAX_DEAD_INVOCATIONS, REPORT_GRACE, TIMER_GRACE
 from sdk.timers import Timers
 
@@ -109,6 +109,7 @@ class Engine:
         invoker: Invoker | None = None,
         topics: TopicLog | None = None,
         batches: BatchFeed | None = None,
+        live_steps: bool = False,
     ) -> None:
         """Run executions of ``app`` on ``journal``.
 
@@ -121,6 +122,9 @@ class Engine:
             topics: The topic log of ``publish_event`` and ``wait_for_event`` (by default
                 the one beside ``journal``).
             batches: The queues of batched workflows (needed to publish to their topics).
+            live_steps: Mark each step's start in the journal beside its body (one more
+                small write per step, off the critical path) so lifecycle streams show a
+                step while it runs; without it a step's start is known at its end.
         """
         self.app = app
         self.journal = journal
@@ -131,6 +135,7 @@ class Engine:
         self.invoker = invoker
         self._topics = topics
         self.batches = batches
+        self.live_steps = live_steps
 
     @property
     def publisher(self) -> Publisher | None:
@@ -179,9 +184,25 @@ class Engine:
         # Only lease holders record steps, and every lease taken bumps ``attempt``: on the
         # first attempt there is nothing to load, so a fresh start costs no read.
         steps = {} if execution.attempt == 1 else self.journal.load_steps(execution_id)
+        self._keep_suspension(execution, steps)
         execution = self.journal.load_values(execution)  # a long input: one read
         stop_at = None if deadline is None else deadline - self.deadline_margin
         return Invocation(self, self._state(execution, steps, owner, stop_at))
+
+    def _keep_suspension(self, execution: ExecutionRecord, steps: dict[str, StepRecord]) -> None:
+        """Resumed after a suspension: record it (with the resumption's time) in a record of
+        its own before the run can suspend again and the item forget it, so its lifecycle
+        events (``sdk.lifecycle``) never change. One small write per resumption."""
+        suspension, resumed_at = execution.suspension, execution.resumed_at
+        if suspension is None or resumed_at is None or suspension.record_key in steps:
+            return
+        record = StepRecord(
+            suspension.record_key, "suspension", suspension.kind, StepStatus.COMPLETED,
+            started_at=suspension.at, finished_at=resumed_at, position=-1,
+        )  # fmt: skip
+        steps[record.key] = self.journal.record_step(
+            execution.execution_id, record, now=self.clock.now()
+        )
 
     def _release(self, execution_id: str, owner: str) -> None:
         try:
@@ -223,6 +244,7 @@ class Engine:
             steps,
             owner,
             always_replay=self.always_replay,
+            live_steps=self.live_steps,
             deadline=stop_at,
             app=self.app,
             invoker=self.invoker,
@@ -383,6 +405,7 @@ class Invocation:
                 seen_wakeups=state.execution.wakeups,
                 wake_need=state.execution.wakeups + state.wake_need(),
                 due_at=due_at,
+                suspension=None if suspend.reinvoke else state.suspension(),
             )
         except LeaseLost as lost:  # another invocation took over meanwhile
             return Outcome(state.execution_id, "lease_lost", str(lost))

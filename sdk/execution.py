@@ -7,6 +7,7 @@ It holds the journal loaded at the start, the keys used so far, and the lease;
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, NoReturn
 from sdk.clock import Clock
 from sdk.errors import Cancelled, NonDeterministicError, Park, SteplineError, Suspend
 from sdk.journal.base import Journal
-from sdk.journal.records import ExecutionRecord, StepRecord
-from sdk.replay import StepCall, decide
+from sdk.journal.records import RUNNING, ExecutionRecord, StepRecord, StepStatus, Suspension
+from sdk.replay import SLOT, StepCall, decide
 
 if TYPE_CHECKING:
     from sdk.app import App
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 
 CANCEL_CHECK_INTERVAL = timedelta(seconds=1)
+_log = logging.getLogger(__name__)
 
 
 class InfrastructureFailure(BaseException):  # noqa: N818 - a control-flow signal
@@ -69,6 +71,7 @@ class ExecutionState:
     steps: dict[str, StepRecord]
     owner: str
     always_replay: bool = False
+    live_steps: bool = False  # mark a step's start in the journal (live lifecycle events)
     deadline: datetime | None = None  # stop starting new steps past this moment
     app: App | None = None  # the workflows children may be started from
     invoker: Invoker | None = None  # starts children and resumes parents
@@ -80,6 +83,7 @@ class ExecutionState:
     blocked: dict[str, datetime | None] = field(default_factory=dict)
     # outstanding child reports of each branch waiting on children
     child_waits: list[int] = field(default_factory=list)
+    other_waits: int = 0  # branches waiting on a time or an event, not on children
     watching: bool = False  # a blocked branch is watching for the moment to suspend
     halted_by: Halt | None = None  # the signal that stopped this run
     new_steps: int = 0  # steps started for the first time in this invocation
@@ -149,6 +153,11 @@ class ExecutionState:
         except Exception as exc:
             raise InfrastructureFailure(f"{what}: {exc}") from exc
 
+    def suspension(self) -> Suspension:
+        """This invocation's suspension on its waits, as the execution item keeps it."""
+        kind = "children" if self.child_waits and not self.other_waits else "wait"
+        return Suspension(self.now(), kind, self.execution.attempt)
+
     def wake_need(self) -> int:
         """How many wake-ups must arrive before a run may get further: the fewest child
         reports any waiting branch still needs (a timer wakes the runner by itself)."""
@@ -164,6 +173,8 @@ class ExecutionState:
         self.blocked[key] = wake_at
         if reports:
             self.child_waits.append(reports)
+        else:
+            self.other_waits += 1
         if not self.watching and not self.suspending:
             self.watching = True
             await self._until_quiet()
@@ -201,6 +212,28 @@ class ExecutionState:
             stored = self.journal.record_step(self.execution_id, step, now=self.clock.now())
         self.steps[step.key] = stored
         return stored
+
+    def mark_running(self, key: str, callable_name: str, at: datetime) -> asyncio.Task[None] | None:
+        """Write ``key``'s start marker (``key\x1frunning``) beside the step's body, so a
+        lifecycle stream sees the step start while it runs; ``None`` when steps do not
+        stream live or a previous invocation marked it. Best effort: a lost marker only
+        makes the step's start known at its end, and must not fail a step whose body ran.
+        """
+        slot = f"{key}{SLOT}{RUNNING}"
+        if not self.live_steps or slot in self.steps:
+            return None
+        marker = StepRecord(
+            slot, RUNNING, callable_name, StepStatus.WAITING,
+            started_at=at, position=self.position(key),
+        )  # fmt: skip
+
+        def write() -> None:
+            try:
+                self.journal.record_step(self.execution_id, marker, now=at)
+            except Exception as exc:
+                _log.warning("start marker of step %r not written: %s", key, exc)
+
+        return asyncio.create_task(asyncio.to_thread(write))
 
     def before_new_step(self) -> None:
         """Called before a step runs for the first time: past the deadline, stop here.

@@ -150,9 +150,14 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def harness(journal: Journal, clock: VirtualClock) -> Callable[..., Harness]:
-    """``harness(*workflows, always_replay=False)`` -> a ``Harness`` on this test's journal."""
+    """``harness(*workflows, always_replay=False, live_steps=False)`` -> a ``Harness`` on
+    this test's journal."""
 
-    def build(*workflows: Workflow[Any], always_replay: bool = False) -> Harness:
-        return Harness.build(journal, clock, workflows, always_replay=always_replay)
+    def build(
+        *workflows: Workflow[Any], always_replay: bool = False, live_steps: bool = False
+    ) -> Harness:
+        return Harness.build(
+            journal, clock, workflows, always_replay=always_replay, live_steps=live_steps
+        )
 
     return build

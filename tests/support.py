@@ -69,14 +69,16 @@ class Harness:
         workflows: Iterable[Workflow[Any]],
         *,
         always_replay: bool = False,
+        live_steps: bool = False,
     ) -> Harness:
         app = App(workflows)
         timers = ManualTimers()
         started: list[Batcher] = []  # the batcher needs the invoker, which needs the engine
         windows = ManualBatchWindows(app, lambda items: started[0].start(items), clock)
         engine = Engine(
-            app, journal, clock, always_replay=always_replay, timers=timers, batches=windows
-        )
+            app, journal, clock, always_replay=always_replay, timers=timers, batches=windows,
+            live_steps=live_steps,
+        )  # fmt: skip
         invoker = InlineInvoker(engine)
         # a journal of another kind (a test's wrapper) keeps no topic log: no batches then
         log = log_for(journal, clock) or MemoryTopicLog(clock=clock)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sdk.failures import ErrorInfo
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord
+from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, Suspension
 from sdk.journal.retention import Retention
 
 
@@ -133,9 +133,13 @@ class Journal(Protocol):
         seen_wakeups: int,
         wake_need: int,
         due_at: datetime | None,
+        suspension: Suspension | None = None,
     ) -> None:
         """Mark the execution suspended and drop the lease, if no wake-up arrived since
         ``owner`` counted ``seen_wakeups``; it then needs ``wake_need`` wake-ups in all.
+
+        ``suspension`` (a wait, not a hand-over to a fresh invocation) replaces the item's
+        latest suspension and clears ``resumed_at``, which the next lease sets.
 
         Raises ``WokenUp`` (changing nothing) if wake-ups arrived, ``Cancelled`` if
         cancellation was requested, ``LeaseLost`` if ``owner`` lost the lease. A retried

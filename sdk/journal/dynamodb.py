@@ -63,10 +63,12 @@ from sdk.journal.records import (
     ExecutionStatus,
     Item,
     StepRecord,
+    Suspension,
     epoch_ms,
     error_to_item,
     inline_value,
     iso,
+    suspension_values,
 )
 from sdk.journal.retention import DEFAULT_RETENTION, Retention
 from sdk.journal.schema import (
@@ -256,6 +258,7 @@ class DynamoJournal:
                 Key=self._key(execution_id),
                 UpdateExpression=(
                     "SET #st = :running, started_at = if_not_exists(started_at, :now), "
+                    "resumed_at = if_not_exists(resumed_at, :now), "
                     "attempt = attempt + :one, version = version + :one, "
                     "prev_owner = if_not_exists(lease_owner, :nobody), "
                     "lease_owner = :owner, lease_expires = :expires, "
@@ -398,12 +401,19 @@ class DynamoJournal:
         seen_wakeups: int,
         wake_need: int,
         due_at: datetime | None,
+        suspension: Suspension | None = None,
     ) -> None:
         values = {
             "status": {"S": ExecutionStatus.SUSPENDED.value},
             "wake_need": {"N": str(wake_need)},
         }
-        self._update_leased(execution_id, owner, values, due_at=due_at, seen=seen_wakeups)
+        if suspension is None:
+            self._update_leased(execution_id, owner, values, due_at=due_at, seen=seen_wakeups)
+            return
+        values.update(suspension_values(suspension))
+        self._update_leased(
+            execution_id, owner, values, due_at=due_at, seen=seen_wakeups, remove=("resumed_at",)
+        )
 
     def _update_leased(
         self,
@@ -414,6 +424,7 @@ class DynamoJournal:
         due_at: datetime | None,
         seen: int | None = None,
         puts: list[Item] | None = None,
+        remove: tuple[str, ...] = (),
     ) -> None:
         """Set the attributes in ``values`` (``None`` skips one) and drop the lease.
 
@@ -443,7 +454,9 @@ class DynamoJournal:
             names["#cancel"] = "cancel"
             extra[":seen"] = {"N": str(seen)}
         # ``sweep`` stays: without ``due_at`` the item is out of the sparse by-due index.
-        removed = "lease_owner, lease_expires" + ("" if due_at is not None else ", due_at")
+        removed = ", ".join(
+            ["lease_owner", "lease_expires", *([] if due_at is not None else ["due_at"]), *remove]
+        )
         update: dict[str, Any] = {
             "TableName": self._table,
             "Key": self._key(execution_id),

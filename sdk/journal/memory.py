@@ -36,6 +36,7 @@ from sdk.journal.records import (
     ExecutionRecord,
     ExecutionStatus,
     StepRecord,
+    Suspension,
     epoch_ms,
 )
 from sdk.journal.retention import DEFAULT_RETENTION, Retention
@@ -140,6 +141,7 @@ class MemoryJournal:
             taken = current.evolve(
                 status=ExecutionStatus.RUNNING,
                 started_at=current.started_at or now,
+                resumed_at=current.resumed_at or now,
                 attempt=current.attempt + 1,
                 lease_owner=owner,
                 lease_expires_ms=epoch_ms(expires_at),
@@ -212,6 +214,7 @@ class MemoryJournal:
         seen_wakeups: int,
         wake_need: int,
         due_at: datetime | None,
+        suspension: Suspension | None = None,
     ) -> None:
         with self._lock:
             if self._applied_before(execution_id, owner, ExecutionStatus.SUSPENDED):
@@ -221,9 +224,10 @@ class MemoryJournal:
                 raise Cancelled(f"execution {execution_id!r} was cancelled")
             if current.wakeups != seen_wakeups:
                 raise WokenUp(woken_message(execution_id), current.wakeups)
+            seen = {} if suspension is None else {"suspension": suspension, "resumed_at": None}
             self._store_unleased(
                 current, owner, status=ExecutionStatus.SUSPENDED, wake_need=wake_need,
-                due_at=due_at,
+                due_at=due_at, **seen,
             )  # fmt: skip
 
     def park_execution(

@@ -56,7 +56,18 @@ RUNNABLE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.SU
 
 
 # Records the engine writes for itself: "the child of this invoke_and_wait was started".
-BOOKKEEPING_STEP_TYPES = frozenset({"invoke_and_wait_started", "wait_for_event_waiting"})
+# "running": a step's body started (``key\x1frunning``, written when steps stream live);
+# "suspension": one suspension of the execution and its resumption (``SUSPENSION_PREFIX``).
+BOOKKEEPING_STEP_TYPES = frozenset(
+    {"invoke_and_wait_started", "wait_for_event_waiting", "running", "suspension"}
+)
+RUNNING = "running"  # the marker's suffix: ``key\x1frunning``
+EMIT = "emit"  # the step type of ``ctx.step.emit``'s messages
+# The key of the record of the suspension by lease ``attempt`` n: ``\x1fsuspension<n>``
+# (an empty user key before the separator: no user key can take it).
+SUSPENSION_PREFIX = "\x1fsuspension"
+MAX_TRIES_KEPT = 20  # failed attempts of a step kept on its final record (the latest ones)
+TRY_MESSAGE_CHARS = 500
 
 
 class StepStatus(enum.StrEnum):
@@ -126,6 +137,29 @@ def _size_n(text: str | None) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Try:
+    """A failed attempt of a step retried within one invocation: when, and why."""
+
+    at: datetime
+    error_type: str
+    message: str
+
+    def to_item(self) -> Item:
+        return {
+            "M": {
+                "at": {"S": iso(self.at)},
+                "type": {"S": self.error_type},
+                "message": {"S": self.message[:TRY_MESSAGE_CHARS]},
+            }
+        }
+
+    @classmethod
+    def from_item(cls, attr: Item) -> Try:
+        m = attr["M"]
+        return cls(parse_iso(m["at"]["S"]), m["type"]["S"], m["message"]["S"])
+
+
+@dataclass(frozen=True, slots=True)
 class StepRecord:
     """The outcome of one step, stored once, never overwritten."""
 
@@ -140,6 +174,8 @@ class StepRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     position: int = 0  # the order in which the workflow called its steps
+    # failed attempts retried within the invocation that recorded this (attempt order)
+    tries: tuple[Try, ...] = ()
     # DynamoDB's time to live (epoch seconds), set by the journal when it writes the record
     expires_at: int | None = field(default=None, compare=False)
 
@@ -163,6 +199,7 @@ class StepRecord:
                 "pos": {"N": str(self.position)},
                 "t0": _s(None if self.started_at is None else iso(self.started_at)),
                 "t1": _s(None if self.finished_at is None else iso(self.finished_at)),
+                "tries": {"L": [t.to_item() for t in self.tries]} if self.tries else None,
                 EXPIRES_AT: _n(self.expires_at),
             }
         )
@@ -183,6 +220,7 @@ class StepRecord:
             started_at=None if t0 is None else parse_iso(t0),
             finished_at=None if t1 is None else parse_iso(t1),
             position=int(item.get("pos", {"N": "0"})["N"]),
+            tries=tuple(Try.from_item(t) for t in item.get("tries", {}).get("L", [])),
             expires_at=_get_n(item, EXPIRES_AT),
         )
 
@@ -194,6 +232,24 @@ def error_to_item(error: ErrorInfo) -> Item:
 
 def _error_from_item(attrs: Item) -> ErrorInfo:
     return ErrorInfo.from_dict({name: attr["S"] for name, attr in attrs.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """The latest time an execution suspended on a wait, kept on its item until the next.
+
+    ``attempt`` is the lease attempt that suspended (one suspension per invocation at
+    most), ``kind`` what it waited for: ``"children"`` (only child outcomes) or
+    ``"wait"``. A hand-over to a fresh invocation (time limit) is not a suspension."""
+
+    at: datetime
+    kind: str
+    attempt: int
+
+    @property
+    def record_key(self) -> str:
+        """The key of the record that keeps this suspension once it is resumed."""
+        return f"{SUSPENSION_PREFIX}{self.attempt}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +292,10 @@ class ExecutionRecord:
     dead_invocations: int = 0  # invocations that died holding the lease
     closed_by: str | None = None  # the invocation whose write last dropped the lease
     previous_owner: str | None = None  # the holder the last lease replaced without release
+    suspension: Suspension | None = None  # the latest suspension on a wait
+    # the first lease taken since ``suspension`` (set by every first lease; only the one
+    # after a suspension counts)
+    resumed_at: datetime | None = None
     input_bytes: int | None = field(default=None, compare=False)
     output_bytes: int | None = field(default=None, compare=False)
     # DynamoDB's time to live (epoch seconds), set by the journal (``sdk.journal.retention``)
@@ -296,6 +356,8 @@ class ExecutionRecord:
                 "dead": _n(self.dead_invocations or None),
                 "closed_by": _s(self.closed_by),
                 "prev_owner": _s(self.previous_owner),
+                **_suspension_attrs(self.suspension),
+                "resumed_at": _s(None if self.resumed_at is None else iso(self.resumed_at)),
                 EXPIRES_AT: _n(self.expires_at),
             }
         )
@@ -306,6 +368,7 @@ class ExecutionRecord:
         started, finished = _get_s(item, "started_at"), _get_s(item, "finished_at")
         lease = item.get("lease_expires")
         due = _get_s(item, "due_at")
+        resumed = _get_s(item, "resumed_at")
         return cls(
             execution_id=str(item["pk"]["S"]),
             workflow_id=str(item["workflow_id"]["S"]),
@@ -334,7 +397,33 @@ class ExecutionRecord:
             dead_invocations=_get_n(item, "dead") or 0,
             closed_by=_get_s(item, "closed_by"),
             previous_owner=_get_s(item, "prev_owner") or None,
+            suspension=_suspension(item),
+            resumed_at=None if resumed is None else parse_iso(resumed),
             input_bytes=_get_n(item, "input_bytes"),
             output_bytes=_get_n(item, "output_bytes"),
             expires_at=_get_n(item, EXPIRES_AT),
         )
+
+
+def _suspension_attrs(suspension: Suspension | None) -> dict[str, Any]:
+    """The execution item's attributes of its latest suspension."""
+    if suspension is None:
+        return {}
+    return suspension_values(suspension)
+
+
+def suspension_values(suspension: Suspension) -> dict[str, Any]:
+    """``susp_at``, ``susp_kind`` and ``susp_attempt`` as DynamoDB values."""
+    return {
+        "susp_at": {"S": iso(suspension.at)},
+        "susp_kind": {"S": suspension.kind},
+        "susp_attempt": {"N": str(suspension.attempt)},
+    }
+
+
+def _suspension(item: Item) -> Suspension | None:
+    at, kind = _get_s(item, "susp_at"), _get_s(item, "susp_kind")
+    attempt = _get_n(item, "susp_attempt")
+    if at is None or kind is None or attempt is None:
+        return None
+    return Suspension(parse_iso(at), kind, attempt)

@@ -16,6 +16,13 @@ What each record yields:
   runtime in microseconds. A wait's record holds its wake-up time, not its end: it
   finishes (at its wake-up time) once the journal shows the workflow went past it.
 
+Written for lifecycle events only: a run step's start marker ``key\x1frunning``
+(``step_start`` while the step runs), its final record's ``tries`` (retries within one
+invocation, with time and error), ``emit`` records (``workflow_message``), and a
+suspension on a wait (``workflow_suspend`` then ``workflow_resume``): the latest on the
+execution item, every resumed one in a ``\x1fsuspension<attempt>`` record. A suspension
+on children alone is left out of a root stream, where the children's events stand.
+
 Every event also carries an order key ``(time it became derivable, path)``: the time
 of the record that reveals it (a run step's start is only known once its record is
 written at its end), then its place in the workflow (step position, phase). Sorting by
@@ -30,9 +37,13 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sdk.failures import ErrorInfo
 from sdk.journal.records import (
+    EMIT,
+    RUNNING,
+    SUSPENSION_PREFIX,
     ExecutionRecord,
     ExecutionStatus,
     StepRecord,
@@ -47,11 +58,14 @@ OrderKey = tuple[datetime, Path]
 
 # Steps whose events a root stream replaces with the awaited children's own events.
 CHILD_WAIT_TYPES = frozenset({"invoke_and_wait", "batch_invoke_and_wait"})
-_MARKER_TYPES = {"started": "invoke_and_wait", "waiting": "wait_for_event"}
+_MARKER_TYPES = {"started": "invoke_and_wait", "waiting": "wait_for_event", RUNNING: "run"}
 _RETRY = "retry"
 _START, _RETRYING, _END = 0, 1, 2  # phases of a step
 _WORKFLOW_START: Path = (-1,)
 _WORKFLOW_END: Path = (2**62,)
+# At a tied time (a virtual clock) a resumption comes first and a suspension last.
+_RESUMED = -1
+_SUSPENDED = 2**61
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +100,17 @@ def keyed_events(
     out: list[Keyed] = []
     if execution.started_at is not None:
         out.append(maker.workflow(EventType.WORKFLOW_START, execution.started_at, _WORKFLOW_START))
-    groups = _groups(steps.values())
+    for suspension in _suspensions(execution, steps):
+        if not (nest_children and suspension.kind == "children"):
+            out.extend(_suspension_events(maker, suspension))
+    groups = _groups(r for r in steps.values() if not r.key.startswith(SUSPENSION_PREFIX))
     for key, records in groups.items():
         main = next((r for r in records if r.key == key), None)
         kind = _step_type(main, records)
         if nest_children and kind in CHILD_WAIT_TYPES:
+            continue
+        if kind == EMIT:
+            out.extend(_message(maker, main) for main in records if main.key == key)
             continue
         out.extend(_step_events(maker, key, kind, main, records, execution, steps))
     end = _END_TYPES.get(execution.status)
@@ -139,6 +159,8 @@ class _Maker:
         attempt: int | None = None,
         runtime: int | None = None,
         error: ErrorInfo | None = None,
+        message: str | None = None,
+        attributes: dict[str, Any] | None = None,
     ) -> Keyed:
         ex = self.execution
         event = LifecycleEvent(
@@ -154,8 +176,59 @@ class _Maker:
             attempt=attempt,
             runtime_us=runtime,
             error=error,
+            message=message,
+            attributes=attributes,
         )
         return Keyed((seen, self.path + where), event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Suspended:
+    """One suspension on a wait: when, on what, by which lease attempt, when resumed."""
+
+    at: datetime
+    kind: str
+    attempt: int
+    resumed_at: datetime | None
+
+
+def _suspensions(execution: ExecutionRecord, steps: Mapping[str, StepRecord]) -> list[_Suspended]:
+    """Every suspension: those kept in records, and the latest one on the item."""
+    found = {
+        r.key: _Suspended(r.started_at or execution.created_at, r.callable_name,
+                          int(r.key[len(SUSPENSION_PREFIX):]), r.finished_at)
+        for r in steps.values()
+        if r.key.startswith(SUSPENSION_PREFIX) and r.key[len(SUSPENSION_PREFIX):].isdigit()
+    }  # fmt: skip
+    latest = execution.suspension
+    if latest is not None and latest.record_key not in found:
+        found[latest.record_key] = _Suspended(
+            latest.at, latest.kind, latest.attempt, execution.resumed_at
+        )
+    return sorted(found.values(), key=lambda s: s.attempt)
+
+
+def _suspension_events(maker: _Maker, suspended: _Suspended) -> Iterator[Keyed]:
+    yield maker.make(
+        EventType.WORKFLOW_SUSPEND, suspended.at, suspended.at, (_SUSPENDED, suspended.attempt),
+        attempt=suspended.attempt,
+    )  # fmt: skip
+    if suspended.resumed_at is not None:
+        yield maker.make(
+            EventType.WORKFLOW_RESUME, suspended.resumed_at, suspended.resumed_at,
+            (_RESUMED, suspended.attempt), attempt=suspended.attempt,
+            runtime=runtime_us(suspended.at, suspended.resumed_at),
+        )  # fmt: skip
+
+
+def _message(maker: _Maker, record: StepRecord) -> Keyed:
+    """A ``workflow_message`` from an ``emit`` record."""
+    at = record.finished_at or record.started_at or maker.execution.created_at
+    value = json.loads(record.output or "{}")
+    return maker.make(
+        EventType.WORKFLOW_MESSAGE, at, at, (record.position,), step_key=record.key,
+        step_type=EMIT, message=str(value.get("message", "")), attributes=value.get("attributes"),
+    )  # fmt: skip
 
 
 def _groups(records: Iterable[StepRecord]) -> dict[str, list[StepRecord]]:
@@ -201,8 +274,8 @@ def _step_events(
 ) -> Iterator[Keyed]:
     fallback = execution.created_at
     position = records[0].position
-    first = min(records, key=lambda r: r.started_at or fallback)
-    started = first.started_at or fallback
+    started = min(r.started_at or fallback for r in records)
+    first_seen = min(_seen(r, fallback) for r in records)  # a start marker, if written
 
     def make(
         event: EventType,
@@ -219,25 +292,35 @@ def _step_events(
             attempt=attempt, runtime=runtime, error=error,
         )  # fmt: skip
 
-    yield make(EventType.STEP_START, started, _seen(first, fallback), (_START,), 1)
+    yield make(EventType.STEP_START, started, first_seen, (_START,), 1)
     retries = _retries(records)
     ended = _end(main, records, execution, steps)
     last = main.attempts if ended is not None and main is not None else 0
+    tries = main.tries if ended is not None and main is not None else ()
+    first_try = last - len(tries)  # the attempt the final record's first ``try`` is
     # attempt n failed and n + 1 followed, for every n before the last attempt known
     for attempt in range(1, max(last, max(retries, default=0) + 1)):
         retry = retries.get(attempt)
-        at = retry.started_at or started if retry is not None else started
-        if retry is not None:
-            seen = _seen(retry, fallback)
-        else:  # retried within one invocation: only the final record counts the attempts
-            seen = ended[0] if ended is not None else at
-        error = None if retry is None else retry.error
+        at, seen, error = started, started, None
+        if retry is not None:  # a long retry: recorded when it failed
+            at, seen, error = retry.started_at or started, _seen(retry, fallback), retry.error
+        elif ended is not None:  # retried within one invocation: known from the final record
+            seen = ended.seen
+            if 0 <= attempt - first_try < len(tries):
+                tried = tries[attempt - first_try]
+                at, error = tried.at, ErrorInfo(tried.error_type, tried.message)
         yield make(EventType.STEP_RETRY, at, seen, (_RETRYING, attempt), attempt + 1, error=error)
     if ended is not None:
-        at, error = ended
-        event = EventType.STEP_ERROR if error is not None else EventType.STEP_FINISH
-        yield make(event, at, at, (_END,), max(last, 1), runtime=runtime_us(started, at),
-                   error=error)  # fmt: skip
+        event = EventType.STEP_ERROR if ended.error is not None else EventType.STEP_FINISH
+        yield make(event, ended.at, ended.seen, (_END,), max(last, 1),
+                   runtime=runtime_us(started, ended.at), error=ended.error)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    at: datetime  # when the step ended
+    seen: datetime  # when the journal first showed it
+    error: ErrorInfo | None
 
 
 def _end(
@@ -245,7 +328,7 @@ def _end(
     records: list[StepRecord],
     execution: ExecutionRecord,
     steps: Mapping[str, StepRecord],
-) -> tuple[datetime, ErrorInfo | None] | None:
+) -> _Ended | None:
     """When the step ended and its error, if the journal shows it did."""
     if main is None:
         return None
@@ -255,11 +338,14 @@ def _end(
         reports = [r for r in records if r.key != main.key]
         if len(reports) < expected:
             return None
-        return max((_seen(r, fallback) for r in reports), default=fallback), None
+        at = max((_seen(r, fallback) for r in reports), default=fallback)
+        return _Ended(at, at, None)
     if main.status is StepStatus.WAITING:
         wake_at = parse_iso(json.loads(main.output or "null"))
-        return (wake_at, None) if _went_past(main, wake_at, execution, steps) else None
-    return main.finished_at or fallback, main.error if main.status is StepStatus.FAILED else None
+        seen = _went_past(main, wake_at, execution, steps)
+        return None if seen is None else _Ended(wake_at, max(seen, wake_at), None)
+    at = main.finished_at or fallback
+    return _Ended(at, at, main.error if main.status is StepStatus.FAILED else None)
 
 
 def _went_past(
@@ -267,12 +353,17 @@ def _went_past(
     wake_at: datetime,
     execution: ExecutionRecord,
     steps: Mapping[str, StepRecord],
-) -> bool:
-    """Did the workflow get past this wait? It completed, or it recorded a later step
-    after the wake-up time (exact for sequential code; see ``docs/lifecycle.md``)."""
-    if execution.status is ExecutionStatus.COMPLETED:
-        return True
-    return any(
-        other.position > wait.position and _seen(other, execution.created_at) >= wake_at
+) -> datetime | None:
+    """When the journal first showed the workflow past this wait: the earliest later step
+    recorded after the wake-up time, or the execution's end (exact for sequential code;
+    see ``docs/lifecycle.md``); ``None`` while it does not."""
+    seen = [
+        _seen(other, execution.created_at)
         for other in steps.values()
-    )
+        if other.position > wait.position and _seen(other, execution.created_at) >= wake_at
+    ]
+    if seen:
+        return min(seen)
+    if execution.status is ExecutionStatus.COMPLETED:
+        return execution.finished_at or wake_at
+    return None

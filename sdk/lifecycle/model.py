@@ -30,6 +30,7 @@ class EventType(enum.StrEnum):
     STEP_FINISH = "step_finish"
     STEP_ERROR = "step_error"
     STEP_RETRY = "step_retry"
+    WORKFLOW_MESSAGE = "workflow_message"  # ``ctx.step.emit``: a message the workflow emits
 
     @property
     def terminal(self) -> bool:
@@ -75,6 +76,8 @@ class LifecycleEvent:
     attempt: int | None = None
     runtime_us: int | None = None
     error: ErrorInfo | None = None
+    message: str | None = None  # a ``workflow_message``'s text
+    attributes: dict[str, Any] | None = None  # and its data, if any
     sequence_id: int | None = None
 
     @property
@@ -98,6 +101,9 @@ class LifecycleEvent:
             data["attempt"] = self.attempt
         if self.runtime_us is not None:
             data["runtime_us"] = self.runtime_us
+        if self.message is not None:
+            data["message"] = self.message
+            data["attributes"] = self.attributes
         if self.error is not None:
             data["error"] = {
                 "type": self.error.type,

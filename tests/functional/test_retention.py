@@ -26,7 +26,7 @@ from sdk import Client, ExecutionStatus, WorkflowFailedError
 from sdk.engine import DIED_TYPE, LIFETIME_TYPE, Invocation
 from sdk.ids import derived_id
 from sdk.journal import ExecutionRecord, StepStatus
-from sdk.journal.records import iso
+from sdk.journal.records import SUSPENSION_PREFIX, iso
 from sdk.journal.retention import DAY_SECONDS, epoch_seconds
 from sdk.journal.schema import EXPIRES_AT
 from sdk.replay import SLOT
@@ -48,6 +48,9 @@ R = 30 * DAY_SECONDS
 L = 365 * DAY_SECONDS
 TEXT = "x" * 300  # its JSON is past the 256 bytes an execution item holds itself
 STARTED = f"step#child{SLOT}started"
+# the records keeping the suspensions by lease attempts 1 and 2, once resumed
+SUSPENSION_1 = f"step#{SUSPENSION_PREFIX}1"
+SUSPENSION_2 = f"step#{SUSPENSION_PREFIX}2"
 
 Build = Callable[..., Harness]
 
@@ -84,6 +87,7 @@ def test_every_item_of_a_completed_execution_and_its_child_expires(stepline: Any
         "#output": kept_for(t1),
         "step#shout": kept_for(t0),
         "step#pause": kept_for(t0),
+        SUSPENSION_1: kept_for(t1),  # the pause: suspended at t0, resumed at t1
         STARTED: kept_for(t1),  # the engine's record that it started the child
         "step#child": kept_for(t1),  # the child's outcome, delivered
     }
@@ -105,6 +109,7 @@ def test_every_item_of_a_failed_execution_expires(stepline: Any) -> None:
         "#execution": finished(stepline.clock.now()),
         "step#first": kept_for(t0),
         "step#pause": kept_for(t0),
+        SUSPENSION_1: kept_for(stepline.clock.now()),
     }
 
 
@@ -146,6 +151,7 @@ def test_a_cancelled_parent_and_child_expire_with_the_child_s_report(stepline: A
     assert expiries(stepline, handle.id) == {
         "#execution": finished(t2),
         "step#day": kept_for(t0),
+        SUSPENSION_1: kept_for(t1),
         STARTED: kept_for(t1),
         "step#child": kept_for(t2),
     }
@@ -177,6 +183,7 @@ def test_a_child_failed_by_the_failure_destination_expires_with_its_report(
     assert expiries(stepline, handle.id) == {
         "#execution": finished(t1),
         STARTED: kept_for(t0),
+        SUSPENSION_1: kept_for(t1),  # on its child, resumed by the child's report
         "step#child": kept_for(t1),
     }
 
@@ -227,6 +234,7 @@ def test_an_execution_resumed_after_its_lifetime_fails_with_lifetime_exceeded(
         "#execution": finished(t1),
         "step#first": kept_for(t0),
         "step#nap": kept_for(t0),
+        SUSPENSION_1: kept_for(t1),  # resumed, to fail
     }
 
 
@@ -258,13 +266,16 @@ def test_a_parent_waiting_on_a_child_past_its_lifetime_fails_and_gets_the_report
     assert expiries(stepline, handle.id) == {
         "#execution": finished(t2),
         "step#day": kept_for(t0),
+        SUSPENSION_1: kept_for(t1),
         STARTED: kept_for(t1),
+        SUSPENSION_2: kept_for(t2),  # on its child, resumed by the sweeper, to fail
         "step#child": kept_for(t3),
     }
     assert expiries(stepline, child) == {
         "#execution": finished(t3),
         "step#first": kept_for(t1),
         "step#nap": kept_for(t1),
+        SUSPENSION_1: kept_for(t3),
     }
 
 
@@ -303,6 +314,9 @@ def test_both_journals_set_the_same_expiries_however_often_the_workflow_replays(
     t1 = h.clock.now()
     assert handle.result(timeout=5) == TEXT.upper() + TEXT
     steps = {key: step.expires_at for key, step in h.journal.load_steps(handle.id).items()}
+    suspensions = [key for key in steps if key.startswith(SUSPENSION_PREFIX)]
+    assert len(suspensions) == 1  # the pause (hand-overs to fresh invocations are not kept)
+    assert steps.pop(suspensions[0]) == kept_for(t1)
     assert steps == {
         "shout": kept_for(t0),
         "pause": kept_for(t0),

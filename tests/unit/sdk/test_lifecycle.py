@@ -6,7 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from sdk.failures import ErrorInfo
-from sdk.journal.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus, iso
+from sdk.journal.records import (
+    ExecutionRecord,
+    ExecutionStatus,
+    StepRecord,
+    StepStatus,
+    Suspension,
+    Try,
+    iso,
+)
 from sdk.lifecycle import EventType, execution_events
 from sdk.lifecycle.stream import Journaled, stream_events
 from sdk.replay import SLOT
@@ -143,3 +151,36 @@ def test_an_execution_s_own_view_keeps_its_invoke_and_wait_step() -> None:
     assert _types(_execution(), marker, report)[1:3] == [("step_start", "c"), ("step_finish", "c")]
     alone = stream_events("ex-1", [Journaled(_execution(), {marker.key: marker, "c": report})])
     assert [e.event_type for e in alone] == [EventType.WORKFLOW_START, EventType.WORKFLOW_FINISH]
+
+
+def test_a_suspension_kept_in_its_record_and_on_the_item_yields_its_events_once() -> None:
+    latest = Suspension(_at(10), "wait", 1)
+    execution = _execution(ExecutionStatus.RUNNING, finished_at=None, suspension=latest,
+                           resumed_at=_at(70))  # fmt: skip
+    kept = StepRecord(latest.record_key, "suspension", "wait", StepStatus.COMPLETED,
+                      started_at=_at(10), finished_at=_at(70), position=-1)  # fmt: skip
+    on_item = execution_events(execution, {})
+    both = execution_events(execution, {kept.key: kept})
+    assert on_item == both
+    assert [(e.event_type, e.created_at) for e in both[1:]] == [
+        (EventType.WORKFLOW_SUSPEND, iso(_at(10))), (EventType.WORKFLOW_RESUME, iso(_at(70))),
+    ]  # fmt: skip
+
+
+def test_retries_within_one_invocation_carry_each_try_s_time_and_error() -> None:
+    tries = (Try(_at(2), "builtins:ValueError", "first"), Try(_at(3), "builtins:KeyError", "2nd"))
+    step = _run("a", 0, 1, 5, attempts=3, tries=tries)
+    retries = [e for e in execution_events(_execution(), {"a": step})
+               if e.event_type is EventType.STEP_RETRY]  # fmt: skip
+    assert [(e.attempt, e.created_at, e.data["error"]["message"]) for e in retries] == [
+        (2, iso(_at(2)), "first"), (3, iso(_at(3)), "2nd"),
+    ]  # fmt: skip
+
+
+def test_new_record_attributes_survive_the_item_round_trip() -> None:
+    tries = (Try(_at(2), "builtins:ValueError", "x" * 2000),)
+    step = _run("a", 0, 1, 5, attempts=2, tries=tries)
+    back = StepRecord.from_item(step.to_item("ex-1"))
+    assert back.tries[0].message == "x" * 500 and back.tries[0].at == _at(2)
+    execution = _execution(suspension=Suspension(_at(10), "children", 4), resumed_at=_at(20))
+    assert ExecutionRecord.from_item(execution.to_item()) == execution
