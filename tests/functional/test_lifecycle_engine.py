@@ -233,3 +233,44 @@ def test_a_parent_awaiting_a_child_suspends_in_its_own_view_not_in_the_root_stre
     parents = [e.event_type for e in root if e.execution_id == handle.id]
     assert parents == [EventType.WORKFLOW_START, EventType.WORKFLOW_FINISH]
     assert sum(e.event_type is EventType.WORKFLOW_SUSPEND for e in root) == 2  # the child's
+
+
+@workflow(id="little-helper")
+async def little_helper(ctx: WorkflowContext, _: None) -> str:
+    return "helped"
+
+
+@workflow(id="every-kind")
+async def every_kind(ctx: WorkflowContext, _: None) -> str:
+    await ctx.step.invoke("fire", little_helper, None)
+    await ctx.step.publish_event("announce", "kinds/out", {"n": 1})
+    await ctx.step.wait_for("nap", seconds=5)
+    answer = await ctx.step.wait_for_event("answer", "kinds/in")
+    await ctx.step.uuid("id")
+    return str(answer.data["ok"])
+
+
+def test_every_wait_invoke_and_publish_is_a_step_with_its_start_and_end(
+    harness: Build,
+) -> None:
+    h = harness(every_kind, little_helper)
+    handle = h.client.invoke(every_kind, None)
+    h.advance(seconds=5)
+    h.client.publish_event("kinds/in", {"ok": True})
+    assert handle.result(timeout=10) == "True"
+    record = h.journal.get_execution(handle.id)
+    own = execution_events(record, h.steps(handle.id))
+    steps = [(e.event_type.value, e.step_key, e.step_type) for e in own if e.step_key]
+    assert steps == [
+        ("step_start", "fire", "invoke"), ("step_finish", "fire", "invoke"),
+        ("step_start", "announce", "publish_event"), ("step_finish", "announce", "publish_event"),
+        ("step_start", "nap", "wait"), ("step_finish", "nap", "wait"),
+        ("step_start", "answer", "wait_for_event"), ("step_finish", "answer", "wait_for_event"),
+        ("step_start", "id", "uuid"), ("step_finish", "id", "uuid"),
+    ]  # fmt: skip
+    # the root's stream also carries the child it started without waiting, after that step
+    stream = read_stream(h.journal, handle.id)
+    helper = [e.event_type.value for e in stream if e.workflow_id == "little-helper"]
+    assert helper == ["workflow_start", "workflow_finish"]
+    started = next(i for i, e in enumerate(stream) if e.workflow_id == "little-helper")
+    assert _shape(stream).index(("step_start", "fire")) < started
