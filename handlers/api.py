@@ -10,6 +10,8 @@
     GET  /executions/{id}/steps/{key}/output
     POST /executions/{id}/cancel            cancel it and its children
     POST /executions/{id}/resume            run a parked execution again (after a fix)
+    GET  /executions/{id}/events[/stream]   its lifecycle stream, long-poll JSON or
+                                            Server-Sent Events (``handlers.api_lifecycle``)
     POST /events/publish                    {"topic": ..., "events": [{"data", "event_type"}]}
     GET  /topics                            topics: last sequence id, subscribed workflows
     ...  /schedules...                      list, create, show, delete, pause, resume
@@ -48,6 +50,7 @@ from handlers.api_input import (
     publish_body,
     query,
 )
+from handlers.api_lifecycle import LIFECYCLE_ROUTES, add_lifecycle_routes
 from handlers.api_schedules import SCHEDULE_ROUTES, add_schedule_routes
 from handlers.config import (
     HandlerSettings,
@@ -89,6 +92,7 @@ ROUTES = {  # rule -> the methods it serves
     "/events/publish": ("POST",),
     "/topics": ("GET", "HEAD"),
     **SCHEDULE_ROUTES,
+    **LIFECYCLE_ROUTES,
 }
 
 
@@ -256,6 +260,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     _add_event_routes(api, client)
     _add_value_routes(api, client)
     add_schedule_routes(api, client, _error_handler, lambda body: _json(201, body))
+    add_lifecycle_routes(api, client)
     _answer_the_rest(api)
     return api
 

@@ -31,7 +31,7 @@ from sdk.workflow import Workflow, workflow
 
 if TYPE_CHECKING:
     from sdk.journal import MemoryJournal
-    from sdk.lifecycle import LifecycleEvent
+    from sdk.lifecycle import LifecycleEvent, stream_workflow
     from sdk.payloads import BatchEventPayload, EventPayload, SchedulePayload
     from sdk.schedules.manager import ScheduleInfo, Schedules
     from sdk.schedules.spec import Schedule
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "MemoryJournal": "sdk.journal.memory",
     "LifecycleEvent": "sdk.lifecycle.model",
+    "stream_workflow": "sdk.lifecycle.follow",
     "BatchEventPayload": "sdk.payloads",
     "EventPayload": "sdk.payloads",
     "SchedulePayload": "sdk.payloads",
@@ -91,5 +92,6 @@ __all__ = [
     "WorkflowContext",
     "WorkflowFailedError",
     "WorkflowNotFoundError",
+    "stream_workflow",
     "workflow",
 ]

@@ -56,6 +56,16 @@ def runtime_us(started: datetime | None, finished: datetime | None) -> int | Non
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+class EventData(dict[str, Any]):
+    """An event's ``data``: a plain dict, in which ``data["metadata"]`` also reads
+    ``_metadata`` (page 000's WebSocket example spells it so); JSON shows ``_metadata``."""
+
+    def __missing__(self, key: str) -> Any:
+        if key == "metadata" and "_metadata" in self:
+            return self["_metadata"]
+        raise KeyError(key)
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleEvent:
     """One transition of an execution or of one of its steps.
@@ -91,9 +101,9 @@ class LifecycleEvent:
         }
 
     @property
-    def data(self) -> dict[str, Any]:
+    def data(self) -> EventData:
         """The page's ``data``: step fields (for step events), timings, error, ``_metadata``."""
-        data: dict[str, Any] = {}
+        data = EventData()
         if self.step_key is not None:
             data["step_key"] = self.step_key
             data["step_type"] = self.step_type
