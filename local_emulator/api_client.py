@@ -178,6 +178,14 @@ class ApiClient:
         result: list[dict[str, Any]] = self._call("GET", f"/executions?{encoded}")["executions"]
         return result
 
+    def events(self, execution_id: str, after: int | None, wait: float) -> dict[str, Any]:
+        """One long poll of the lifecycle stream: events after ``after``, waiting up to
+        ``wait`` seconds for some; ``{"events", "last_sequence_id", "done"}``."""
+        query = {"wait": str(wait)} | ({} if after is None else {"after": str(after)})
+        path = f"/executions/{urllib.parse.quote(execution_id, safe='')}/events"
+        result: dict[str, Any] = self._call("GET", f"{path}?{urllib.parse.urlencode(query)}")
+        return result
+
     def wait(
         self, execution_id: str, timeout: float, *, poll_interval: float = 0.005
     ) -> dict[str, Any]:

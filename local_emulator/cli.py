@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 2, 3, 4
 # ``stepline deploy`` hands its template parameters to the ``synth`` it runs through here.
 PARAMETERS_META = "stepline.parameters"
+TAIL_WAIT = 10.0  # seconds one long poll of ``stepline tail`` may wait for events
 
 
 class CliError(click.ClickException):
@@ -391,6 +392,47 @@ def resume(execution_id: str, endpoint: str, as_json: bool) -> None:
     if as_json:
         return _print_json(execution)
     click.echo(f"{execution['execution_id']} {execution['status']}")
+
+
+@main.command()
+@click.argument("execution_id")
+@click.option("--after", type=click.IntRange(min=0), default=None,
+              help="Start after this sequence id (resume where a reader stopped).")  # fmt: skip
+@endpoint_option
+@json_option
+def tail(execution_id: str, after: int | None, endpoint: str, as_json: bool) -> None:
+    """Print EXECUTION_ID's lifecycle events (its children's nested) as they happen, until
+    it ends; exits 1 if it failed or was cancelled. --json prints one envelope per line."""
+    api = _api(endpoint)
+    while True:
+        with errors_as_exits():
+            page = api.events(execution_id, after, TAIL_WAIT)
+        for event in page["events"]:
+            click.echo(json.dumps(event) if as_json else event_line(event))
+        after = page["last_sequence_id"]
+        if page["done"]:
+            break
+    last = page["events"][-1] if page["events"] else None
+    if last is not None and last["event_type"] in ("workflow_fail", "workflow_cancel"):
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One lifecycle event on one line: sequence id, time, type, workflow/step, runtime,
+    message or error."""
+    data = event["data"]
+    where = data["_metadata"]["workflow_id"]
+    if data.get("step_key") is not None:
+        where += f"/{data['step_key']}"
+    parts = [f"{event['sequence_id']:>5}", event["created_at"][11:23], f"{event['event_type']:<16}",
+             where]  # fmt: skip
+    if data.get("runtime_us") is not None:
+        parts.append(f"{data['runtime_us'] / 1000:.1f} ms")
+    if data.get("message") is not None:
+        parts.append(repr(data["message"]))
+    if data.get("error") is not None:
+        parts.append(f"{data['error']['type']}: {data['error']['message']}")
+    return "  ".join(parts)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from examples.streaming import print_progress
 from infra.template import synth
 from local_emulator.api_client import ApiClient
 from local_emulator.cli import main
@@ -18,7 +20,10 @@ from local_emulator.emulator import Emulator
 from local_emulator.scheduler import recurring_schedules
 from local_emulator.scheduler.expressions import Rate
 from sdk.aws_timers import wake_up_body
+from sdk.events import stream_workflow
 from sdk.journal.records import EXECUTION_SK
+from sdk.lifecycle import LifecycleEvent
+from tests.functional.test_streaming_example import PAGE_000
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -218,3 +223,79 @@ def test_the_sweeper_keeps_the_template_rate_unless_told(emulator: Emulator) -> 
     # this module's emulator sweeps every 0.2 s
     [sweep] = [s for s in emulator.recurring.schedules if s.function.endswith("-sweeper")]
     assert sweep.when == Rate(timedelta(seconds=0.2))
+
+
+# Lifecycle streams: page 000's loop with no client (the HTTP API from the environment), a
+# reader resuming after every third event, and ``stepline tail``.
+
+PIPELINE = {"source": "database", "table": "orders"}
+
+
+@pytest.fixture
+def endpoint(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    assert emulator.endpoints is not None
+    monkeypatch.delenv("STEPLINE_TABLE", raising=False)
+    monkeypatch.setenv("STEPLINE_ENDPOINT", emulator.endpoints.api)
+    return emulator.endpoints.api
+
+
+def test_page_000_s_loop_follows_the_pipeline_from_the_environment(
+    api: ApiClient, endpoint: str
+) -> None:
+    execution_id = api.invoke("data_pipeline", PIPELINE)["execution_id"]
+    lines = asyncio.run(print_progress(execution_id))
+    assert lines == [
+        "⏳ Step started: extract", "✅ Step finished: extract",
+        "⏳ Step started: transform", "✅ Step finished: transform",
+        "⏳ Step started: validate", "✅ Step finished: validate",
+        "⏳ Step started: enrich", "✅ Step finished: enrich",
+        "🎉 Workflow completed",  # the child's: the page's loop prints every workflow_finish
+        "⏳ Step started: load", "✅ Step finished: load",
+        "🎉 Workflow completed",
+    ]  # fmt: skip
+
+
+async def _three(execution_id: str, after: int | None) -> list[LifecycleEvent]:
+    got: list[LifecycleEvent] = []
+    async for event in stream_workflow(workflow_run_id=execution_id, last_sequence_id=after):
+        got.append(event)
+        if len(got) == 3:
+            break
+    return got
+
+
+def test_a_reader_resuming_after_every_third_event_sees_page_000_once(
+    api: ApiClient, endpoint: str
+) -> None:
+    execution_id = api.invoke("data_pipeline", PIPELINE)["execution_id"]
+    seen: list[LifecycleEvent] = []
+    while not (seen and seen[-1].event_type == "workflow_finish"
+               and seen[-1].execution_id == execution_id):  # fmt: skip
+        seen += asyncio.run(_three(execution_id, seen[-1].sequence_id if seen else None))
+    assert [(e.event_type.value, e.workflow_id, e.step_key) for e in seen] == PAGE_000
+    assert [e.sequence_id for e in seen] == list(range(1, len(PAGE_000) + 1))
+
+
+def test_stepline_tail_prints_the_stream_and_exits_with_the_outcome(
+    api: ApiClient, endpoint: str
+) -> None:
+    cli = CliRunner()
+    ok = api.invoke("data_pipeline", PIPELINE)["execution_id"]
+    done = cli.invoke(main, ["tail", ok, "--endpoint", endpoint])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert len(lines) == len(PAGE_000)
+    assert "workflow_start" in lines[0] and "data_pipeline" in lines[0]
+    assert "step_finish" in lines[2] and "data_pipeline/extract" in lines[2] and " ms" in lines[2]
+    resumed = cli.invoke(main, ["tail", ok, "--after", "12", "--json", "--endpoint", endpoint])
+    envelopes = [json.loads(line) for line in resumed.output.splitlines()]
+    assert [(e["sequence_id"], e["event_type"]) for e in envelopes] == [
+        (13, "step_finish"), (14, "workflow_finish"),
+    ]  # fmt: skip
+    bad = api.invoke("process-order", {"order_id": " ", "amount": 1})["execution_id"]
+    failed = cli.invoke(main, ["tail", bad, "--endpoint", endpoint])
+    assert failed.exit_code == 1
+    assert "workflow_fail" in failed.output.splitlines()[-1]
+    assert "an order needs an id" in failed.output
+    missing = cli.invoke(main, ["tail", "no-such-run", "--endpoint", endpoint])
+    assert missing.exit_code == 1 and "no execution 'no-such-run'" in missing.output
