@@ -184,3 +184,46 @@ def sqs_destination(sqs: Any, queue_url: str) -> Callable[[dict[str, Any]], None
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(info))
 
     return send
+
+
+def stream_mappings(
+    stack: Any, dynamodb: Any, streams: Any, invoke: Callable[[str, dict[str, Any]], Any],
+    sqs: Any,
+) -> list[StreamMapping]:
+    """The stack's event source mappings from its table's stream, ready to run.
+
+    ``invoke(function, event)`` returns the Lambda service's result (``ok``, ``payload``).
+    """
+    from local_emulator.sqs.models import MAPPING_TYPE
+
+    mappings = []
+    for resource in stack.emulated_of_type(MAPPING_TYPE).values():
+        properties = stack.resolve(resource["Properties"])
+        source = str(properties.get("EventSourceArn", ""))
+        if ":dynamodb:" not in source or "/stream/" not in source:
+            continue
+        table = source.split(":table/", 1)[1].split("/stream/", 1)[0]
+        arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        function = str(properties["FunctionName"])
+
+        def deliver(event: dict[str, Any], function: str = function) -> tuple[bool, Any]:
+            result = invoke(function, event)
+            return bool(result.ok), result.payload
+
+        destination = (
+            properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        )
+        on_failure = None
+        if destination:
+            name = str(destination).rsplit(":", 1)[-1]
+            on_failure = sqs_destination(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        mappings.append(
+            StreamMapping(
+                StreamReader(streams, arn),
+                deliver,
+                batch_size=int(properties.get("BatchSize", 100)),
+                max_retries=int(properties.get("MaximumRetryAttempts", 10)),
+                on_failure=on_failure,
+            )
+        )
+    return mappings
