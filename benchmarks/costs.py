@@ -31,6 +31,8 @@ from moto import mock_aws  # noqa: E402
 
 from benchmarks.dynamo_meter import DynamoMeter  # noqa: E402
 from examples.orders import process_order  # noqa: E402
+from handlers.lifecycle import LifecyclePublisher, process  # noqa: E402
+from local_emulator.dynamodb.streams import StreamReader, streams_client  # noqa: E402
 from sdk import (  # noqa: E402
     App,
     BatchEventPayload,
@@ -44,10 +46,11 @@ from sdk import (  # noqa: E402
 from sdk.clock import VirtualClock  # noqa: E402
 from sdk.events.batches import Batcher  # noqa: E402
 from sdk.events.log import log_for  # noqa: E402
-from sdk.events.publisher import triggered_id  # noqa: E402
+from sdk.events.publisher import Publisher, triggered_id  # noqa: E402
 from sdk.events.windows import ManualBatchWindows  # noqa: E402
 from sdk.journal.dynamodb import DynamoJournal, client_config  # noqa: E402
 from sdk.journal.schema import table_definition  # noqa: E402
+from sdk.lifecycle.bus import BusLevel, BusPublisher  # noqa: E402
 from sdk.schedules.ticks import Ticker, TickRequest, tick_execution_id  # noqa: E402
 from sdk.timers import ManualTimers  # noqa: E402
 
@@ -78,6 +81,11 @@ LAMBDA_MODEL = {
     "cpu_slowdown": 3.0,
     "wakeups_function_ms": 20.0,  # the SQS wake-ups function: one Invoke per message
 }
+# The lifecycle publisher reads the journal's stream in batches of up to 100 records;
+# we take an average of 10 records per invocation (light traffic: smaller batches), and
+# the stream's reads are free when Lambda consumes them.
+RECORDS_PER_PUBLISHER_INVOCATION = 10
+PUBLISHER_BATCH = 100
 # A wake-up through SQS: SendMessage by the runner, ReceiveMessage and DeleteMessage by
 # Lambda's event source mapping (one of each per message at worst).
 SQS_REQUESTS_PER_WAKEUP = 3
@@ -228,8 +236,10 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
             if not timers.advance(clock, timedelta(days=1), queue.invoke_async):
                 break
         statuses = {journal.get_execution(i).status.value for i in ids}
+        lifecycle = _lifecycle(dynamodb, journal, clock, queue)
     assert statuses == {"completed"}, f"{workflow_id} ended {statuses}"
     return {
+        **lifecycle,
         "dynamodb_requests": dict(sorted(meter.requests.items())),
         "write_units": round(meter.units["write"], 3),
         "read_units": round(meter.units["read"], 3),
@@ -239,6 +249,48 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
         "cpu_ms": round(cpu * 1000, 2),
         "batch_invocations": batches,
     }
+
+
+class _CountingBus:
+    """An EventBridge client that counts what PutEvents is given (and accepts it)."""
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.calls = 0
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.entries += len(Entries)
+        self.calls += 1
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "x"} for _ in Entries]}
+
+
+def _lifecycle(
+    dynamodb: Any, journal: DynamoJournal, clock: VirtualClock, queue: Any
+) -> dict[str, Any]:
+    """What publishing the run's lifecycle events costs: the journal's stream records, the
+    bus entries at the default level and with every event, the publisher's CPU."""
+    arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    reader = StreamReader(streams_client(boto3.client, region_name="us-east-1"), arn)
+    records: list[dict[str, Any]] = []
+    while batch := reader.read(1000):
+        records += batch
+    log = log_for(journal, clock)
+    assert log is not None
+    counted: dict[str, Any] = {"stream_records": len(records)}
+    for level in (BusLevel.WORKFLOW, BusLevel.ALL):
+        bus = _CountingBus()
+        topics = Publisher(APP, journal, log, queue, clock)
+        publisher = LifecyclePublisher(journal, BusPublisher(bus, "bus"), topics, level)  # type: ignore[arg-type]
+        started = time.process_time()
+        for at in range(0, len(records), PUBLISHER_BATCH):
+            process({"Records": records[at : at + PUBLISHER_BATCH]}, publisher)
+        cpu = time.process_time() - started
+        if level is BusLevel.WORKFLOW:
+            counted.update(bus_entries=bus.entries, bus_calls=bus.calls,
+                           publisher_cpu_ms=round(cpu * 1000, 2))  # fmt: skip
+        else:
+            counted["bus_entries_all"] = bus.entries
+    return counted
 
 
 def _tick(
@@ -270,6 +322,12 @@ def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float
     sqs_requests = sqs_wakeups * SQS_REQUESTS_PER_WAKEUP
     if batches:
         sqs_requests += BATCH * batches + SQS_REQUESTS_PER_BATCH * batches
+    # the lifecycle publisher (default level): its share of stream batches, its PutEvents
+    publisher_invocations = counts["stream_records"] / RECORDS_PER_PUBLISHER_INVOCATION
+    invocations += publisher_invocations
+    billed_ms += (
+        counts["bus_calls"] + publisher_invocations
+    ) * m["ms_per_dynamodb_request"] + counts["publisher_cpu_ms"] * m["cpu_slowdown"]
     return {
         "dynamodb": counts["write_units"] * PRICES["dynamodb_write_unit"]
         + counts["read_units"] * PRICES["dynamodb_read_unit"],
@@ -277,6 +335,7 @@ def cost(counts: dict[str, Any], architecture: str = "arm64") -> dict[str, float
         + billed_ms / 1000 * m["memory_gb"] * PRICES[f"lambda_gb_second_{architecture}"],
         "sqs": sqs_requests * PRICES["sqs_request"],
         "scheduler": counts["wakeups"].get("scheduler", 0) * PRICES["scheduler_invocation"],
+        "eventbridge": counts["bus_entries"] * PRICES["eventbridge_event"],
     }
 
 
@@ -319,6 +378,34 @@ def _usd(value: float) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def _lifecycle_section(results: dict[str, Any]) -> list[str]:
+    rows = [
+        f"| {s['name']} | {s['counts']['stream_records']} | {s['counts']['bus_entries']} | "
+        f"${s['counts']['bus_entries'] * PRICES['eventbridge_event'] * 1e6:.2f}/M | "
+        f"{s['counts']['bus_entries_all']} | "
+        f"${s['counts']['bus_entries_all'] * PRICES['eventbridge_event'] * 1e6:.2f}/M |"
+        for s in results["scenarios"]
+    ]
+    return [
+        "",
+        "## Lifecycle events on the bus",
+        "",
+        "The lifecycle publisher reads every change of the journal (the stream's reads are free",
+        "for Lambda) and puts CloudEvents on the bus at $1 per million entries. By default only",
+        "workflow-level events go (start, suspend, resume, end): their entries are in the",
+        "totals above, with the publisher's Lambda time (an invocation per "
+        f"{RECORDS_PER_PUBLISHER_INVOCATION} stream records, "
+        f"{LAMBDA_MODEL['ms_per_dynamodb_request']:g} ms per PutEvents call, its CPU measured "
+        "here). `LifecycleEvents=all` adds a start and an end",
+        "per step; its entries, not in the totals:",
+        "",
+        "| Workflow | Stream records | Entries (default) | EventBridge (default) | Entries (all) "
+        "| EventBridge (all) |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """docs/costs.md: the figures with how they were obtained."""
     lines = [
@@ -353,8 +440,9 @@ def markdown(results: dict[str, Any]) -> str:
         "million ticks, everything included (the last row).",
         "",
         "| Workflow | Steps | DynamoDB requests | Write units | Read units | Runner "
-        "invocations | Wake-ups | DynamoDB | Lambda | SQS | Scheduler | Total (arm64) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "invocations | Wake-ups | Bus entries (default / all) | DynamoDB | Lambda | SQS | "
+        "Scheduler | EventBridge | Total (arm64) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s in results["scenarios"]:
         c, usd = s["counts"], s["usd_arm64"]
@@ -363,6 +451,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {s['name']} | {s['steps']} | {requests} | {c['write_units']:g} | "
             f"{c['read_units']:g} | {c['runner_invocations']} | {wakeups} | "
+            f"{c['bus_entries']} / {c['bus_entries_all']} | "
             + " | ".join(f"${v * 1e6:.2f}/M" for v in usd.values())
             + f" | ${sum(usd.values()) * 1e6:.2f} per million runs |"
         )
@@ -378,6 +467,7 @@ def markdown(results: dict[str, Any]) -> str:
         "batch-function invocation, and the SQS requests (a send per event, a receive and a "
         f"delete per batch). The batch function's time is modelled like the runner's.",
     ]
+    lines += _lifecycle_section(results)
     m = LAMBDA_MODEL
     lines += [
         "",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -71,6 +71,20 @@ class LifecyclePublisher:
     bus: BusPublisher
     topics: Publisher
     level: BusLevel = BusLevel.WORKFLOW
+    # this batch's new step records by execution, and the executions already published
+    _inserted: dict[str, set[str]] = field(default_factory=dict)
+    _published: set[str] = field(default_factory=set)
+
+    def begin(self, records: list[Mapping[str, Any]]) -> None:
+        """A new batch: its step records are published per execution, all at once (one
+        read of the execution's journal per batch, not one per step)."""
+        self._inserted, self._published = {}, set()
+        for record in records:
+            keys = record.get("dynamodb", {}).get("Keys", {})
+            sk = keys.get("sk", {}).get("S", "")
+            if sk.startswith(STEP_PREFIX) and record.get("eventName") == "INSERT":
+                key = sk[len(STEP_PREFIX) :]
+                self._inserted.setdefault(keys["pk"]["S"], set()).add(key)
 
     def record(self, record: Mapping[str, Any]) -> int:
         """Publish what one stream record reveals; how many bus entries that took."""
@@ -97,11 +111,16 @@ class LifecyclePublisher:
         return sent
 
     def _step(self, execution_id: str, key: str) -> int:
+        if execution_id in self._published:  # done with an earlier record of this batch
+            return 0
+        inserted = self._inserted.get(execution_id, {key})
         execution = self.journal.get_execution(execution_id)
         steps = self.journal.load_steps(execution_id)
-        before = {k: v for k, v in steps.items() if k != key}
+        before = {k: v for k, v in steps.items() if k not in inserted}
         events = revealed(execution, execution, before, steps)
-        return self.bus.put([e for e in events if e.step_key is not None and self.level.sends(e)])
+        sent = self.bus.put([e for e in events if e.step_key is not None and self.level.sends(e)])
+        self._published.add(execution_id)
+        return sent
 
 
 def build_from_environment() -> LifecyclePublisher:
@@ -125,6 +144,7 @@ def process(event: dict[str, Any], publisher: LifecyclePublisher) -> dict[str, A
     def one(record: DynamoDBRecord) -> int:
         return publisher.record(record.raw_event)
 
+    publisher.begin(list(event.get("Records", [])))
     response = process_partial_response(
         event=event,
         record_handler=one,

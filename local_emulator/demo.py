@@ -54,6 +54,15 @@ DEMO_PAYLOADS: dict[str, Any] = {
     "fulfil-order": {"order_id": "o-1", "items": ["book"], "address": "1 Main St",
                      "pickup_in_seconds": 0},
     "ship-parcel": {"order_id": "o-2", "address": "2 Main St", "pickup_in_seconds": 0},
+    "data_pipeline": {"source": "database", "table": "orders"},
+    "child_pipeline": [{"id": 1, "amount": 10}],
+    "pay-invoice": {"invoice_id": "inv-1", "amount": 50},
+    "refund-invoice": EventPayload(
+        id="evt-4", sequence_id=1, topic="lifecycle/pay-invoice", event_type="workflow_fail",
+        data={"execution_id": "ex-1", "workflow_id": "pay-invoice",
+              "input": {"invoice_id": "inv-1", "amount": 5000},
+              "error": {"type": "sdk.errors:TerminalError", "message": "card limit exceeded"}},
+    ),
 }  # fmt: skip
 
 

@@ -71,5 +71,5 @@ def test_intrinsics_resolve(value: object, expected: object) -> None:
 def test_what_the_emulator_cannot_resolve_is_named() -> None:
     with pytest.raises(IntrinsicError, match="unknown resource 'Missing'"):
         INTRINSICS.resolve({"Ref": "Missing"})
-    with pytest.raises(IntrinsicError, match=r"Table\.StreamArn \(AWS::DynamoDB::Table\)"):
-        INTRINSICS.resolve({"Fn::GetAtt": ["Table", "StreamArn"]})
+    with pytest.raises(IntrinsicError, match=r"Table\.Arn \(AWS::DynamoDB::Table\)"):
+        INTRINSICS.resolve({"Fn::GetAtt": ["Table", "Arn"]})
