@@ -16,7 +16,7 @@
     GET  /topics                            topics: last sequence id, subscribed workflows
     ...  /schedules...                      list, create, show, delete, pause, resume
                                             schedules (``handlers.api_schedules``)
-    GET  /, /ui/{file}, /topics/events      the web page of executions (``handlers.api_web``)
+    GET  /, /ui/{file}, /topics/recent      the web page of executions (``handlers.api_web``)
 
 Every GET route answers HEAD too (the same status and headers, no body); every route
 answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.

@@ -3,9 +3,9 @@
     GET /                        the page (``handlers/web/index.html``)
     GET /ui/{name}               its stylesheet and scripts, cached for good: the page asks
                                  for them as ``/ui/{name}?v={version}``, a hash of the files
-    GET /topics/events?topic=&limit=
-                                 a topic's newest events (newest first) and the executions
-                                 waiting on it, for the page's topics view
+    GET /topics/recent?limit=    every topic (as ``GET /topics``) with its newest events
+                                 (newest first) and the executions waiting on it: the
+                                 page's topics view in one request
 
 The files are plain HTML, CSS and JavaScript shipped in the package (no build step, nothing
 fetched from elsewhere: the page works offline). They are read once per execution
@@ -26,12 +26,12 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 from handlers.api_input import BadRequest, parse_limit, query
 from sdk.client import Client
 from sdk.sizes import truncated
-from sdk.views import LIST_VALUE
+from sdk.views import LIST_VALUE, topics_view
 
 WEB_ROUTES = {  # rule -> the methods it serves
     "/": ("GET", "HEAD"),
     "/ui/<name>": ("GET", "HEAD"),
-    "/topics/events": ("GET", "HEAD"),
+    "/topics/recent": ("GET", "HEAD"),
 }
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -48,7 +48,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 VERSION_MARK = "__VERSION__"  # in index.html, replaced by the files' hash
-TOPIC_EVENTS = 20  # events the topics view shows per topic by default
+TOPIC_EVENTS = 5  # events the topics view shows per topic by default
+MAX_TOPICS = 100  # topics in one answer
+MAX_EVENTS_PER_TOPIC = 50  # so one answer stays far under Lambda's 6 MB
 
 
 @cache
@@ -88,8 +90,15 @@ def _not_found(message: str) -> Response[Any]:
     return Response(404, "application/json", body)
 
 
+def recent_topics(client: Client, limit: int) -> dict[str, Any]:
+    """Each topic of ``GET /topics`` (at most ``MAX_TOPICS``) with ``topic_events``."""
+    listed = topics_view(client.app, client.publisher.log.topics())[:MAX_TOPICS]
+    return {"topics": [{**view, **topic_events(client, view["topic"], limit)} for view in listed]}
+
+
 def topic_events(client: Client, topic: str, limit: int) -> dict[str, Any]:
-    """``topic``'s newest ``limit`` events (data shortened as in listings) and its waiters."""
+    """``topic``'s newest ``limit`` events (data shortened as in listings) and its waiters
+    (none for a pattern such as ``order/*``: it has no events of its own)."""
     log = client.publisher.log
     last = log.last_sequence(topic)
     events = log.read_back(topic, upto=last, limit=limit) if last else []
@@ -120,11 +129,10 @@ def add_web_routes(api: LambdaFunctionUrlResolver, client: Client) -> None:
             return _not_found(f"the page has no file {name[:80]!r}")
         return _file(name, "public, max-age=31536000, immutable")
 
-    @route("/topics/events")
-    def events_of_topic() -> dict[str, Any]:
-        params = query(api.current_event.query_string_parameters, ("topic", "limit"))
-        topic = params.get("topic", "")
-        if not topic:
-            raise BadRequest("topic is required: /topics/events?topic=NAME")
+    @route("/topics/recent")
+    def recent() -> dict[str, Any]:
+        params = query(api.current_event.query_string_parameters, ("limit",))
         limit = parse_limit({"limit": params.get("limit", str(TOPIC_EVENTS))})
-        return topic_events(client, topic, limit)
+        if limit > MAX_EVENTS_PER_TOPIC:
+            raise BadRequest(f"limit must be from 1 to {MAX_EVENTS_PER_TOPIC}, got {limit}")
+        return recent_topics(client, limit)

@@ -44,3 +44,54 @@ def chrome(width: int = WINDOW[0], height: int = WINDOW[1]) -> Any:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(str(shutil.which("chromedriver"))))
+
+
+# What the page shows, read in one script so a redraw between two reads cannot mix them.
+TIMELINE_ROWS = """
+return [...document.querySelectorAll('#timeline .row.workflow, #timeline .row.step')].map(
+  (row) => [row.classList.contains('workflow') ? 'workflow' : 'step',
+            row.dataset.workflow || row.dataset.key, Number(row.dataset.depth),
+            row.dataset.status]);
+"""
+LIST_ROWS = """
+return [...document.querySelectorAll('#executions tr[data-execution]')].map(
+  (row) => [row.dataset.execution, row.dataset.workflow,
+            row.querySelector('.badge').dataset.status]);
+"""
+HEAD_STATUS = "const b = document.querySelector('.exec-head .badge'); return b && b.dataset.status;"
+
+
+def timeline_rows(driver: Any) -> list[tuple[str, str, int, str]]:
+    """The timeline's rows: (``workflow`` or ``step``, its workflow or key, depth, status)."""
+    return [tuple(row) for row in driver.execute_script(TIMELINE_ROWS)]  # type: ignore[misc]
+
+
+def list_rows(driver: Any) -> list[tuple[str, str, str]]:
+    """The executions list: (execution id, workflow, status), top to bottom."""
+    return [tuple(row) for row in driver.execute_script(LIST_ROWS)]  # type: ignore[misc]
+
+
+def head_status(driver: Any) -> str | None:
+    """The status badge at the top of an execution's page."""
+    status: str | None = driver.execute_script(HEAD_STATUS)
+    return status
+
+
+def wait_until(driver: Any, holds: Any, timeout: float = 30.0) -> Any:
+    """Selenium's wait for ``holds(driver)`` to be truthy; a redrawn element is retried."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(holds)
+
+
+def click(driver: Any, css: str, timeout: float = 30.0) -> None:
+    """Click the element at ``css`` once it is there (again if the page redrew it)."""
+    from selenium.webdriver.common.by import By
+
+    def clicked(d: Any) -> bool:
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    wait_until(driver, clicked, timeout)

@@ -268,6 +268,7 @@
     }
     const loadDetail = async () => {
       detail = await api(`executions/${enc(id)}?steps=false`, { signal: life.controller.signal });
+      view.status = FINISHED.has(detail.status) ? null : detail.status;
       drawHead();
     };
     let polling = false;
@@ -325,23 +326,19 @@
     main.replaceChildren(el("div", { class: "toolbar" }, el("h1", {}, "Topics"),
       el("span", { class: "live-dot" }, "live")), list);
     every(3000, async () => {
-      const answer = await api("topics", { signal: life.controller.signal });
-      const details = await Promise.all(answer.topics.slice(0, 50).map((t) =>
-        api(`topics/events?${new URLSearchParams({ topic: t.topic, limit: "5" })}`,
-            { signal: life.controller.signal })));
-      list.replaceChildren(...answer.topics.slice(0, 50).map((t, i) => {
-        const d = details[i];
+      const answer = await api("topics/recent?limit=5", { signal: life.controller.signal });
+      list.replaceChildren(...answer.topics.map((t) => {
         return el("section", { class: "card topic", "data-topic": t.topic },
           el("div", { class: "section-head" }, el("h2", {}, t.topic),
              el("span", { class: "count" }, `${t.last_sequence_id} events`)),
           el("p", {}, "subscribers: ", t.subscribers.length ? t.subscribers.join(", ") : "none"),
-          d.waiting.length ? el("p", {}, "waiting: ",
-            d.waiting.map((w, n) => [n ? ", " : "", execLink(w.execution_id,
+          t.waiting.length ? el("p", {}, "waiting: ",
+            t.waiting.map((w, n) => [n ? ", " : "", execLink(w.execution_id,
               `${w.execution_id.slice(0, 8)} (${w.step_key})`)])) : null,
-          d.events.length ? el("table", { class: "list small" },
+          t.events.length ? el("table", { class: "list small" },
             el("thead", {}, el("tr", {}, ["#", "type", "published", "data"].map((h) =>
               el("th", {}, h)))),
-            el("tbody", {}, d.events.map((e) => el("tr", {},
+            el("tbody", {}, t.events.map((e) => el("tr", {},
               el("td", { class: "num" }, String(e.sequence_id)),
               el("td", {}, e.event_type || ""),
               el("td", {}, when(e.created_at)),

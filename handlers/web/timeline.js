@@ -15,7 +15,7 @@
       else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
       else node.setAttribute(name, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -245,7 +245,9 @@
     const exec = view.model.executions.get(id);
     if (!exec) return [];
     const end = exec.end === null ? frame.now : exec.end;
-    const bar = place(el("div", { class: `bar workflow ${exec.status}` }), exec.start, end, frame);
+    // the root's record may know more than its stream so far (suspended, cancel requested)
+    const status = depth === 0 && view.status && exec.end === null ? view.status : exec.status;
+    const bar = place(el("div", { class: `bar workflow ${status}` }), exec.start, end, frame);
     const gaps = exec.suspends.map((s) =>
       place(el("div", { class: "gap", title: "suspended: holding no compute" }), s.start,
             s.end === null ? frame.now : s.end, frame));
@@ -258,12 +260,12 @@
       onclick: () => view.toggle(exec.id),
     }, open ? "▾" : "▸");
     const label = el("div", { class: "label" }, toggle, link,
-      el("span", { class: `badge ${exec.status}` }, exec.status),
+      el("span", { class: `badge ${status}` }, status),
       el("span", { class: "took" }, exec.end === null ? "…" : duration(end - exec.start)));
     label.style.paddingLeft = `${depth * 18 + 6}px`;
     const rows = [el("div", {
-      class: `row workflow status-${exec.status}`, "data-execution": exec.id,
-      "data-workflow": exec.workflow, "data-depth": depth,
+      class: `row workflow status-${status}`, "data-execution": exec.id,
+      "data-workflow": exec.workflow, "data-depth": depth, "data-status": status,
     }, label, el("div", { class: "track" }, bar, gaps))];
     if (exec.error) {
       const note = el("div", { class: "row note" }, el("div", { class: "notes" },
