@@ -163,6 +163,7 @@
           "No executions yet. Start one: stepline invoke WORKFLOW '{...}'")));
       }
       count.textContent = `${rows.length}${state.next ? "+" : ""} shown`;
+      if (state.seen === null) performance.mark("stepline:list-drawn"); // benchmarks/ui.py
       moreButton.hidden = !state.next;
     };
     const refresh = async () => {
@@ -254,6 +255,9 @@
     }
     function draw() {
       S.renderTimeline(timeline, view, id, Date.now());
+      if (events.length && !performance.getEntriesByName("stepline:timeline-drawn").length) {
+        performance.mark("stepline:timeline-drawn"); // benchmarks/ui.py
+      }
       following.textContent = done ? `finished · ${events.length} events`
         : `following live · ${events.length} events`;
       following.classList.toggle("live", !done);
