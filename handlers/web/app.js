@@ -193,7 +193,9 @@
   }
 
   function executionView(main, id, life) {
-    const view = { model: S.buildModel([]), collapsed: new Set(), toggle: null };
+    const view = { model: S.buildModel([]), collapsed: new Set(), opened: new Set(),
+                   details: new Map(), toggle: null, open: null, need: null };
+    const asked = new Set();
     const events = [];
     let detail = null;
     let after = null;
@@ -213,6 +215,19 @@
       draw();
     };
 
+    view.open = (key) => {
+      if (view.opened.has(key)) view.opened.delete(key); else view.opened.add(key);
+      asked.clear(); // a fresh look at the outputs
+      draw();
+    };
+    view.need = (executionId) => {  // one execution's steps and their outputs
+      if (asked.has(executionId)) return;
+      asked.add(executionId);
+      api(`executions/${enc(executionId)}`, { signal: life.controller.signal }).then((d) => {
+        view.details.set(executionId, d);
+        draw();
+      }).catch(problem);
+    };
     const action = (name) => async () => {
       try {
         detail = { ...detail, ...(await api(`executions/${enc(id)}/${name}`,
@@ -288,6 +303,7 @@
           const page = await api(`executions/${enc(id)}/events?${q}`,
                                  { signal: life.controller.signal });
           if (page.events.length) {
+            asked.clear(); // step outputs may have changed
             events.push(...page.events);
             view.model = S.buildModel(events);
             logEvents(page.events);

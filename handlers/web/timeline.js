@@ -214,12 +214,18 @@
       retries ? el("span", { class: "retries" }, retries) : null,
       el("span", { class: "took" }, last && last.end !== null ? duration(took) : "…"));
     label.style.paddingLeft = `${depth * 18 + 6}px`;
+    const id = `${step.execution}/${step.key}`;
+    label.classList.add("clickable");
+    label.title = "show this step's attempts and output";
+    label.addEventListener("click", () => view.open(id));
     const row = el("div", {
       class: `row step status-${step.status}`, "data-key": step.key,
       "data-execution": step.execution, "data-status": step.status, "data-depth": depth,
     }, label, el("div", { class: "track" }, bars));
     const out = [row];
     const failed = step.attempts.filter((a) => a.error);
+    const shown = view.opened.has(id) || (kind === "event" && step.status === "completed");
+    if (shown) out.push(stepDetail(step, kind, depth, view));
     if (failed.length) {
       const notes = failed.map((a) => errorBlock(a.error, a.status === "retried" ? "retried" : ""));
       const note = el("div", { class: "row note" }, el("div", { class: "notes" }, notes));
@@ -228,6 +234,31 @@
     }
     for (const id of step.children) out.push(...executionRows(id, depth + 1, frame, view));
     return out;
+  }
+
+  // The step's attempts and its output (an event step's output is the event it published or
+  // received), from GET /executions/{id} of its execution, fetched on first need.
+  function stepDetail(step, kind, depth, view) {
+    const detail = view.details.get(step.execution);
+    view.need(step.execution); // once per batch of events (the view remembers)
+    const record = detail && (detail.steps || []).find((s) => s.key === step.key);
+    const attempts = step.attempts.map((a) => el("li", {},
+      `attempt ${a.attempt}: ${a.status}`, a.end !== null ? `, ${duration(a.end - a.start)}` : "",
+      ` (started ${new Date(a.start).toLocaleTimeString()})`));
+    const what = step.type === "wait_for_event" ? "event received"
+      : step.type === "publish_event" ? "event published" : "output";
+    const out = record && record.output;
+    const value = !record ? (detail ? "not finished" : "loading…")
+      : kind === "event" && out && out.topic ? `${out.topic} #${out.sequence_id}` +
+        (out.data !== undefined ? `  ${JSON.stringify(out.data)}` : "")
+      : record.output && record.output.shortened ? `${record.output.preview}\n… GET ${record.output.path}`
+      : JSON.stringify(record.output, null, 2);
+    const box = el("div", { class: `step-detail kind-${kind}`, "data-key": step.key },
+      kind === "event" ? null : el("ul", { class: "attempts" }, attempts),
+      el(kind === "event" ? "span" : "div", { class: "what" }, what, " "),
+      el(kind === "event" ? "code" : "pre", { class: "output" }, value));
+    box.style.marginLeft = `${depth * 18 + 30}px`;
+    return el("div", { class: "row note" }, box);
   }
 
   function messageRow(item, depth, frame) {

@@ -149,6 +149,9 @@ def test_the_timeline_of_data_pipeline_shows_its_steps_in_order_with_the_child_n
     click(page, '#timeline .row.workflow[data-workflow="child_pipeline"] .toggle')
     wait_until(page, lambda d: [row[:3] for row in timeline_rows(d)] == DATA_PIPELINE)
     assert json.loads(page.find_element("id", "output").text) == 3
+    click(page, '#timeline .row.step[data-key="extract"] .label')
+    extract = '.step-detail[data-key="extract"] pre.output'
+    wait_until(page, lambda d: '"amount": 30' in d.find_element("css selector", extract).text)
 
 
 def test_a_running_workflow_s_page_follows_it_without_reload(api: ApiClient, page: Any) -> None:
@@ -162,6 +165,8 @@ def test_a_running_workflow_s_page_follows_it_without_reload(api: ApiClient, pag
     wait_until(page, lambda d: head_status(d) == "completed")
     assert ("step", "wait_approval", 1, "completed") in timeline_rows(page)
     assert json.loads(page.find_element("id", "output").text) == "executed deploy"
+    received = '.step-detail[data-key="wait_approval"]'  # the event it waited for, shown
+    wait_until(page, lambda d: '"approved": true' in d.find_element("css selector", received).text)
     assert page.execute_script("return window.notReloaded") is True
 
 
