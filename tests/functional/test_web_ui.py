@@ -166,7 +166,9 @@ def test_a_running_workflow_s_page_follows_it_without_reload(api: ApiClient, pag
     assert ("step", "wait_approval", 1, "completed") in timeline_rows(page)
     assert json.loads(page.find_element("id", "output").text) == "executed deploy"
     received = '.step-detail[data-key="wait_approval"]'  # the event it waited for, shown
-    wait_until(page, lambda d: '"approved": true' in d.find_element("css selector", received).text)
+    shown = 'approval.response/live-1 #1  {"approved":true}'
+    wait_until(page, lambda d: shown in d.find_element("css selector", received).get_attribute(
+        "textContent"))
     assert page.execute_script("return window.notReloaded") is True
 
 
