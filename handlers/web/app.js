@@ -350,7 +350,7 @@
       list.replaceChildren(...answer.topics.map((t) => {
         return el("section", { class: "card topic", "data-topic": t.topic },
           el("div", { class: "section-head" }, el("h2", {}, t.topic),
-             el("span", { class: "count" }, `${t.last_sequence_id} events`)),
+             el("span", { class: "count" }, `${t.last_sequence_id} event${t.last_sequence_id === 1 ? "" : "s"}`)),
           el("p", {}, "subscribers: ", t.subscribers.length ? t.subscribers.join(", ") : "none"),
           t.waiting.length ? el("p", {}, "waiting: ",
             t.waiting.map((w, n) => [n ? ", " : "", execLink(w.execution_id,
