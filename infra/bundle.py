@@ -26,7 +26,7 @@ from sdk.errors import SteplineError
 BUNDLE_DIR = ".stepline/bundle"
 REQUIREMENTS_FILE = "requirements.txt"
 
-LAMBDA_DEPENDENCIES = ("aws-lambda-powertools", "pydantic", "croniter")
+LAMBDA_DEPENDENCIES = ("aws-lambda-powertools", "pydantic", "croniter", "cloudevents")
 """What ``sdk`` and ``handlers`` import beside the standard library and boto3."""
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 """In the Lambda Python runtime already: never bundled (nor followed)."""

@@ -122,6 +122,13 @@ ACCESS: dict[str, Access] = {
         journal=("dynamodb:GetItem", "dynamodb:PutItem"),
         invokes=("runner",),
     ),
+    # Reads executions and steps (a long input or output from S3) and publishes lifecycle
+    # events to their topics: the topic log, triggered executions, waiters.
+    "LifecycleFunction": Access(
+        journal=_PUBLISH_AND_WAIT,
+        values=_READ_WRITE,
+        invokes=("runner",),
+    ),
 }
 
 

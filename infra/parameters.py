@@ -17,10 +17,14 @@ EXECUTION_RETENTION_DAYS = "ExecutionRetentionDays"
 MAX_LIFETIME_DAYS = "MaxExecutionLifetimeDays"
 LOG_LEVEL = "LogLevel"
 ARCHITECTURE = "Architecture"
+LIFECYCLE_EVENTS = "LifecycleEvents"
+LIVE_STEPS = "LiveSteps"
 
 RETENTION_DAYS_VARIABLE = "STEPLINE_RETENTION_DAYS"
 MAX_LIFETIME_DAYS_VARIABLE = "STEPLINE_MAX_LIFETIME_DAYS"
 LOG_LEVEL_VARIABLE = "POWERTOOLS_LOG_LEVEL"
+LIFECYCLE_EVENTS_VARIABLE = "STEPLINE_LIFECYCLE_BUS"
+LIVE_STEPS_VARIABLE = "STEPLINE_LIVE_STEPS"
 
 DEFAULT_MEMORY_MB = 512
 DEFAULT_LOG_RETENTION_DAYS = 30
@@ -99,6 +103,18 @@ def parameters(runner_timeout: int) -> dict[str, Any]:
             DEFAULT_ARCHITECTURE,
             ("arm64", "x86_64"),
         ),
+        LIFECYCLE_EVENTS: _choice(
+            "Lifecycle events put on the bus as CloudEvents: workflow-level ones, every one "
+            "(steps too; a PutEvents entry each), or none.",
+            "workflow",
+            ("workflow", "all", "off"),
+        ),
+        LIVE_STEPS: _choice(
+            "Mark each step's start in the journal so lifecycle streams show it while it runs "
+            "(one more small write per step).",
+            "false",
+            ("false", "true"),
+        ),
     }
 
 
@@ -108,4 +124,6 @@ def environment() -> dict[str, Any]:
         RETENTION_DAYS_VARIABLE: ref(EXECUTION_RETENTION_DAYS),
         MAX_LIFETIME_DAYS_VARIABLE: ref(MAX_LIFETIME_DAYS),
         LOG_LEVEL_VARIABLE: ref(LOG_LEVEL),
+        LIFECYCLE_EVENTS_VARIABLE: ref(LIFECYCLE_EVENTS),
+        LIVE_STEPS_VARIABLE: ref(LIVE_STEPS),
     }

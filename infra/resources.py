@@ -36,6 +36,9 @@ def journal_table() -> dict[str, Any]:
     """The journal's table: the schema of ``sdk.journal.schema``, retained and recoverable."""
     properties = table_definition("unused")
     del properties["TableName"]
+    properties["StreamSpecification"] = {  # CloudFormation takes the view type alone
+        "StreamViewType": properties["StreamSpecification"]["StreamViewType"]
+    }
     properties.update(
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         TimeToLiveSpecification=time_to_live(),

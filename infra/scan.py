@@ -66,6 +66,8 @@ DLQ_REASONS = {
     "its on-failure destination, which keeps the error too, unlike a DLQ",
     "SchedulesFunction": "failed async invocations go to ScheduleDeadLetterQueue through its "
     "on-failure destination, which keeps the error too, unlike a DLQ",
+    "LifecycleFunction": "invoked by the journal stream's event source mapping, not "
+    "asynchronously: batches that keep failing go to LifecycleDeadLetterQueue",
 }
 FUNCTION_SKIPS = (NO_VPC, NO_SECRETS_IN_ENVIRONMENT, NO_RESERVED_CONCURRENCY)
 

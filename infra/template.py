@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra import batches, iam, parameters, resources, scan
+from infra import batches, iam, lifecycle, parameters, resources, scan
 from infra import schedules as scheduling
 from infra.bundle import BUNDLE_DIR
 from infra.names import (
@@ -61,6 +61,7 @@ FUNCTION_SUFFIXES = {
     ROUTER_FUNCTION: "events",
     batches.BATCH_FUNCTION: "batches",
     scheduling.SCHEDULES_FUNCTION: scheduling.SCHEDULES_SUFFIX,
+    lifecycle.LIFECYCLE_FUNCTION: lifecycle.LIFECYCLE_SUFFIX,
 }
 
 
@@ -256,6 +257,18 @@ def _batch_function(app: App) -> dict[str, Any]:
     )
 
 
+def _lifecycle(sends: list[dict[str, Any]]) -> dict[str, Any]:
+    """The journal's stream -> lifecycle CloudEvents on the bus, and lifecycle topics."""
+    return _function(
+        lifecycle.LIFECYCLE_FUNCTION,
+        "handlers.lifecycle.handler",
+        "Publishes lifecycle events from the journal's stream to the bus and to topics.",
+        policy_extra=(*lifecycle.statements(), *sends),
+        Timeout=lifecycle.TIMEOUT_SECONDS,
+        Events=lifecycle.events(),
+    )
+
+
 def _resources(app: App) -> dict[str, Any]:
     sends = batches.send_statements(app)
     functions = {
@@ -266,6 +279,7 @@ def _resources(app: App) -> dict[str, Any]:
         API_FUNCTION: _api(sends),
         ROUTER_FUNCTION: _router(sends),
         scheduling.SCHEDULES_FUNCTION: _schedules(app),
+        lifecycle.LIFECYCLE_FUNCTION: _lifecycle(sends),
     }
     if batches.batched(app):
         functions[batches.BATCH_FUNCTION] = _batch_function(app)
@@ -280,6 +294,7 @@ def _resources(app: App) -> dict[str, Any]:
         SCHEDULER_ROLE: iam.scheduler_role(),
         **resources.queues(),
         **batches.queues(app),
+        **lifecycle.queues(),
         SCHEDULE_GROUP: {
             "Type": "AWS::Scheduler::ScheduleGroup",
             "Properties": {"Name": schedule_group()},
@@ -335,6 +350,11 @@ def _outputs(app: App) -> dict[str, Any]:
         "EventRouterDeadLetterQueueUrl": _output(
             "Events put on the bus that could not be routed (malformed, or undeliverable).",
             ref(ROUTER_DLQ),
+        ),
+        "LifecycleDeadLetterQueueUrl": _output(
+            "Stream batches the lifecycle publisher failed on after every retry (their shard "
+            "and sequence numbers).",
+            ref(lifecycle.LIFECYCLE_DLQ),
         ),
         **batch_outputs,
     }

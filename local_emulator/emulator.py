@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 
 from local_emulator.accounts import drop_account, new_account_id
+from local_emulator.dynamodb.streams import StreamPoller, stream_mappings
 from local_emulator.events import EventDispatcher, event_routes
 from local_emulator.gateway import GatewayServer
 from local_emulator.http_api import HttpApiServer
@@ -95,6 +96,7 @@ class Emulator:
         self._sweep_interval = sweep_interval
         self._schedule_clock = schedule_clock
         self.queues: QueuePoller | None = None
+        self.streams: StreamPoller | None = None
         self.recurring: RecurringDispatcher | None = None
         self.lambdas: LambdaService | None = None
         self.stack: Stack | None = None
@@ -165,6 +167,13 @@ class Emulator:
                 self.client("sqs"), event_source_mappings(self.stack), self.lambdas
             )
             self.queues.start()
+            self.streams = StreamPoller(
+                stream_mappings(
+                    self.stack, self.client("dynamodb"), self.client("dynamodbstreams"),
+                    self.lambdas.invoke, self.client("sqs"),
+                )
+            )  # fmt: skip
+            self.streams.start()
             every = {SWEEPER_HANDLER: self._sweep_interval} if self._sweep_interval else None
             schedules = recurring_schedules(self.stack, every)
             self.recurring = RecurringDispatcher(
@@ -183,10 +192,10 @@ class Emulator:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
-        for dispatcher in (self.queues, self.recurring):
+        for dispatcher in (self.queues, self.recurring, self.streams):
             if dispatcher is not None:
                 dispatcher.stop()
-        self.queues = self.recurring = None
+        self.queues = self.recurring = self.streams = None
         if self._api is not None:
             self._api.stop()
             self._api = None

@@ -32,6 +32,7 @@ INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # Services whose moto application depends on the signing service alone. moto works it
 # out anew for every request, scanning its package directory as it does; we ask once.
 CACHED_SERVICES = frozenset({"dynamodb", "events", "lambda", "scheduler", "sqs"})
+STREAMS_TARGET = "DynamoDBStreams_"
 ACCOUNT_ENVIRON_KEY = "HTTP_" + ACCOUNT_HEADER.upper().replace("-", "_")
 STOP_SECONDS = 0.5  # how long stop() waits for in-flight requests, twice at most
 
@@ -86,6 +87,8 @@ class Gateway:
     def _moto_app(self, environ: dict[str, Any]) -> Any:
         """moto's Flask application for this request."""
         service = signing_service(environ.get("HTTP_AUTHORIZATION", ""))
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(STREAMS_TARGET):
+            service = "dynamodbstreams"  # signed as dynamodb, served by moto's streams
         if service not in CACHED_SERVICES:
             return self._moto.get_application(environ)
         app = self._apps.get(service) or self._moto.get_application(environ)

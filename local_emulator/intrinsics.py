@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 from sdk.errors import SteplineError
 
+LATEST_STREAM = "latest"  # stands for a table's current stream label in resolved ARNs
+
 _PLACEHOLDER = re.compile(r"\$\{([^}!]+)\}")
 
 
@@ -102,6 +104,9 @@ class Intrinsics:
         if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
             name = physical.rsplit("/", 1)[-1]  # the bus's name (or its ARN)
             return name if attribute == "Name" else f"{prefix.format('events')}:event-bus/{name}"
+        if attribute == "StreamArn" and kind == "AWS::DynamoDB::Table":
+            # the stream's label is moto's: a stream mapping asks the table for it
+            return f"{prefix.format('dynamodb')}:table/{physical}/stream/{LATEST_STREAM}"
         if attribute == "Arn" and kind == "AWS::Scheduler::ScheduleGroup":
             return f"{prefix.format('scheduler')}:schedule-group/{physical}"
         raise IntrinsicError(f"the emulator cannot resolve {logical_id}.{attribute} ({kind})")

@@ -22,6 +22,7 @@ import boto3
 
 from local_emulator.accounts import drop_account, new_account_id, pin_account
 from local_emulator.dynamodb import serialize_writes
+from local_emulator.dynamodb.streams import StreamMapping
 from sdk.app import App
 from sdk.client import Client, ExecutionHandle, InlineInvoker, LambdaInvoker
 from sdk.clock import VirtualClock
@@ -41,6 +42,7 @@ from sdk.values import S3ValueStore
 from sdk.workflow import Workflow
 
 TABLE = "stepline-test"
+BUS = "stepline-test-bus"
 VALUES_BUCKET = "stepline-test-values"
 REGION = "us-east-1"
 
@@ -52,7 +54,12 @@ class _Base:
         self, workflow: Workflow[Any] | str, payload: Any = None, **options: Any
     ) -> ExecutionHandle[Any]:
         """Start ``workflow``; ``handle.result()`` waits for its output."""
-        return self.client.invoke(workflow, payload, **options)
+        handle = self.client.invoke(workflow, payload, **options)
+        self.settle()
+        return handle
+
+    def settle(self) -> None:
+        """Let what follows from the last action happen (in-process: lifecycle events)."""
 
     def publish(
         self,
@@ -64,7 +71,9 @@ class _Base:
     ) -> Published:
         """Publish an event as any door would: it starts the workflows triggered by
         ``topic`` (in-process: before this returns) and satisfies its waiters."""
-        return self.client.publish_event(topic, data, event_type, event_id=event_id)
+        published = self.client.publish_event(topic, data, event_type, event_id=event_id)
+        self.settle()
+        return published
 
     def steps(self, execution_id: str) -> list[StepRecord]:
         """The recorded steps of an execution, in the order the workflow called them."""
@@ -113,6 +122,29 @@ class InProcessStepline(_Base):
         # what ``advance`` stops for besides wake-ups: schedule ticks, batch windows
         self.due: list[VirtualDue] = [self.windows]
         self._add_schedules()
+        self.lifecycle = self._lifecycle_mapping(dynamodb)
+
+    def _lifecycle_mapping(self, dynamodb: Any) -> StreamMapping:
+        """The lifecycle publisher on the journal's stream, as the stack's mapping runs it:
+        its bus is this account's ``BUS``; its topics start compensations inline."""
+        from handlers.lifecycle import LifecyclePublisher, process
+        from local_emulator.dynamodb.streams import StreamMapping, StreamReader, streams_client
+        from sdk.events.publisher import Publisher
+        from sdk.lifecycle.bus import BusPublisher
+
+        events = self.aws_client("events")
+        events.create_event_bus(Name=BUS)
+        log = log_for(self.journal, self.clock)
+        assert log is not None
+        topics = Publisher(self.app, self.journal, log, self.invoker, self.clock, self.windows)
+        publisher = LifecyclePublisher(self.journal, BusPublisher(events, BUS), topics)
+        arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        reader = StreamReader(streams_client(self.aws_client), arn)
+        return StreamMapping(reader, lambda event: (True, process(event, publisher)))
+
+    def settle(self) -> None:
+        """Publish the lifecycle events of what just ran (compensations start inline)."""
+        self.lifecycle.drain()
 
     def _add_schedules(self) -> None:
         """The app's schedules tick as the virtual clock passes their times."""
@@ -127,7 +159,9 @@ class InProcessStepline(_Base):
         """Deliver one tick of a schedule by hand, as EventBridge Scheduler would (a
         duplicate, a late one); returns the ``TickResult``."""
         workflow_id = workflow if isinstance(workflow, str) else workflow.id
-        return self.scheduler.deliver(workflow_id, nominal, key)
+        result = self.scheduler.deliver(workflow_id, nominal, key)
+        self.settle()
+        return result
 
     def aws_client(self, service: str, **options: Any) -> Any:
         """A boto3 client of ``service`` on this fixture's moto account."""
@@ -149,6 +183,7 @@ class InProcessStepline(_Base):
         self.timers.advance(
             self.clock, length, self.invoker.invoke_async, self.sweeper.sweep, self.due
         )
+        self.settle()
 
     def close(self) -> None:
         self._mock.stop(remove_data=False)

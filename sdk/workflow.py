@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sdk import serde
 from sdk.errors import InvalidPayloadError, WorkflowDefinitionError
-from sdk.events.topics import MAX_BATCH_EVENTS, InvalidEventError, check_pattern
+from sdk.events.topics import MAX_BATCH_EVENTS, RESERVED_PREFIX, InvalidEventError, check_pattern
 from sdk.schedules.spec import Schedule, parse_schedule
 
 if TYPE_CHECKING:
@@ -134,6 +134,11 @@ def _check_topic(workflow_id: str, topic: str | None) -> None:
         raise WorkflowDefinitionError(
             f"workflow {workflow_id!r}: trigger_on_event: {exc}"
         ) from None
+    if topic == f"{RESERVED_PREFIX}{workflow_id}":
+        raise WorkflowDefinitionError(
+            f"workflow {workflow_id!r} cannot subscribe to its own lifecycle events "
+            f"({topic!r}): it would trigger itself"
+        )
 
 
 def _check_event_types(

@@ -24,7 +24,14 @@ from sdk.events.batches import batch_subscribers
 from sdk.events.feeds import BatchFeed, BatchItem
 from sdk.events.log import TopicLog, log_for
 from sdk.events.subscriptions import subscribers
-from sdk.events.topics import NewEvent, Published, TopicEvent, check_topic
+from sdk.events.topics import (
+    RESERVED_PREFIX,
+    InvalidEventError,
+    NewEvent,
+    Published,
+    TopicEvent,
+    check_topic,
+)
 from sdk.events.waking import invoke_quietly, logger, sweep_pending, wake_waiters
 from sdk.ids import derived_id
 from sdk.journal.base import Journal
@@ -67,9 +74,20 @@ class Publisher:
         """An event to publish, checked against the log's limits."""
         return NewEvent.of(data, event_type, event_id, max_bytes=self.log.max_data_bytes)
 
-    def publish(self, topic: str, events: Sequence[NewEvent]) -> list[Published]:
-        """Publish ``events`` to ``topic`` in order; their ids and sequence ids."""
+    def publish(
+        self, topic: str, events: Sequence[NewEvent], *, internal: bool = False
+    ) -> list[Published]:
+        """Publish ``events`` to ``topic`` in order; their ids and sequence ids.
+
+        Topics under ``lifecycle/`` take only Stepline's own lifecycle events
+        (``internal``, from ``sdk.lifecycle.bus``); anyone else is refused.
+        """
         check_topic(topic)
+        if topic.startswith(RESERVED_PREFIX) and not internal:
+            raise InvalidEventError(
+                f"topic {topic[:60]!r} is reserved: Stepline publishes lifecycle events to "
+                f"topics under {RESERVED_PREFIX!r} (subscribe to them with trigger_on_event)"
+            )
         return [self._publish_one(topic, event) for event in events]
 
     def _publish_one(self, topic: str, event: NewEvent) -> Published:

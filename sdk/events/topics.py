@@ -41,6 +41,11 @@ class InvalidEventError(SteplineError, ValueError):
     """A topic, an event id, an event type or event data breaks a rule; nothing was written."""
 
 
+# Topics under this prefix carry lifecycle events (``sdk.lifecycle.bus``): only Stepline
+# publishes there; workflows subscribe (``trigger_on_event="lifecycle/<workflow id>"``).
+RESERVED_PREFIX = "lifecycle/"
+
+
 def check_topic(topic: object) -> str:
     """``topic`` if it is a valid topic name (``TOPIC_RULE``); else ``InvalidEventError``."""
     if not isinstance(topic, str):

@@ -53,6 +53,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
                 "pk", "sk", "workflow_id", "status", "created_at", "parent_id", "sweep", "due_at"
             )
         ],
+        # Every change, old and new image, for the lifecycle publisher (``handlers.lifecycle``)
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         "GlobalSecondaryIndexes": [
             index(BY_WORKFLOW_INDEX, "workflow_id"),
             index(BY_STATUS_INDEX, "status"),

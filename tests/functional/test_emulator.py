@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -24,6 +25,7 @@ from sdk.events import stream_workflow
 from sdk.journal.records import EXECUTION_SK
 from sdk.lifecycle import LifecycleEvent
 from tests.functional.test_streaming_example import PAGE_000
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -299,3 +301,17 @@ def test_stepline_tail_prints_the_stream_and_exits_with_the_outcome(
     assert "an order needs an id" in failed.output
     missing = cli.invoke(main, ["tail", "no-such-run", "--endpoint", endpoint])
     assert missing.exit_code == 1 and "no execution 'no-such-run'" in missing.output
+
+
+def test_a_failed_payment_is_compensated_from_the_journal_s_stream(api: ApiClient) -> None:
+    """The lifecycle publisher runs from moto's DynamoDB stream, as the stack's mapping."""
+    failed = api.invoke("pay-invoice", {"invoice_id": "inv-e", "amount": 5000})["execution_id"]
+    assert api.wait(failed, timeout=60)["status"] == "failed"
+
+    def refunds() -> list[dict[str, Any]]:
+        done = api.executions("refund-invoice", "completed", 50)
+        outputs = [api.execution(r["execution_id"])["output"] for r in done]
+        return [o for o in outputs if o["failed_execution"] == failed]
+
+    [refund] = eventually(refunds, bool)
+    assert refund["released"] == "released hold-inv-e"

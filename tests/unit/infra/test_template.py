@@ -32,6 +32,7 @@ ALL_FUNCTIONS = (
     "EventRouterFunction",
     "BatchFunction",
     "SchedulesFunction",
+    "LifecycleFunction",
 )
 
 
@@ -91,6 +92,7 @@ def test_the_table_is_the_journal_schema() -> None:
     properties = _resources()["JournalTable"]["Properties"]
     expected = table_definition("x")
     del expected["TableName"]
+    del expected["StreamSpecification"]["StreamEnabled"]  # CloudFormation: the view type
     assert {key: properties[key] for key in expected} == expected
 
 
@@ -216,7 +218,10 @@ def test_the_parameters_and_their_defaults() -> None:
         "MaxExecutionLifetimeDays": 365,
         "LogLevel": "INFO",
         "Architecture": "arm64",
+        "LifecycleEvents": "workflow",
+        "LiveSteps": "false",
     }
+    assert parameters["LifecycleEvents"]["AllowedValues"] == ["workflow", "all", "off"]
     assert parameters["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
     assert parameters["RunnerTimeout"]["MaxValue"] == 900  # Lambda's limit
 
@@ -445,6 +450,12 @@ def test_each_function_gets_the_journal_actions_of_its_access_entry_only(functio
     access = ACCESS[function]
     granted = {a for s in _statements(function) for a in _actions(s) if a.startswith("dynamodb:")}
     expected = set(access.journal) | ({"dynamodb:Query"} if access.indexes else set())
+    if function == "LifecycleFunction":  # and its event source mapping reads the stream
+        stream = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                  "dynamodb:ListStreams"}  # fmt: skip
+        expected |= stream
+        [on_stream] = [s for s in _statements(function) if set(_actions(s)) == stream]
+        assert on_stream["Resource"] == {"Fn::Sub": "${JournalTable.Arn}/stream/*"}
     assert granted == expected
 
 
