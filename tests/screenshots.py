@@ -18,7 +18,8 @@ from tests.browser import browser_missing, chrome, list_rows, timeline_rows, wai
 from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
-VIEWS = ("executions.png", "timeline.png", "timeline-failed.png", "topics.png", "schedules.png")
+VIEWS = ("executions.png", "timeline.png", "timeline-wait.png", "timeline-failed.png",
+         "topics.png", "schedules.png")
 
 
 def _finished(api: ApiClient, execution_id: str) -> None:
@@ -66,6 +67,9 @@ def capture(driver: Any, base: str, ids: dict[str, str], folder: Path) -> list[P
     driver.get(f"{base}/#/executions/{ids['pipeline']}")
     wait_until(driver, lambda d: len(timeline_rows(d)) == 7)
     shoot("timeline.png")
+    driver.get(f"{base}/#/executions/{ids['shipped']}")
+    wait_until(driver, lambda d: ("step", "pickup-slot", 2, "completed") in timeline_rows(d))
+    shoot("timeline-wait.png")
     driver.get(f"{base}/#/executions/{ids['refused']}")
     wait_until(driver, lambda d: ("step", "book-courier", 2, "failed") in timeline_rows(d))
     shoot("timeline-failed.png")

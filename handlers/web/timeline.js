@@ -174,8 +174,9 @@
     const step = niceStep(span);
     const ticks = [];
     for (let t = 0; t <= span + 1e-9; t += step) {
-      const tick = el("span", { class: "tick" }, t === 0 ? "0" : duration(t));
-      tick.style.left = `${(t / (span || 1)) * 100}%`;
+      const at = (t / (span || 1)) * 100;
+      const tick = el("span", { class: at > 94 ? "tick end" : "tick" }, t === 0 ? "0" : duration(t));
+      tick.style.left = `${at}%`;
       ticks.push(tick);
     }
     return el("div", { class: "row axis" }, el("div", { class: "label" }, "time"),
