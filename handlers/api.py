@@ -16,6 +16,7 @@
     GET  /topics                            topics: last sequence id, subscribed workflows
     ...  /schedules...                      list, create, show, delete, pause, resume
                                             schedules (``handlers.api_schedules``)
+    GET  /, /ui/{file}, /topics/recent      the web page of executions (``handlers.api_web``)
 
 Every GET route answers HEAD too (the same status and headers, no body); every route
 answers OPTIONS with an ``Allow`` header, and 405 with one to a method it does not serve.
@@ -52,6 +53,7 @@ from handlers.api_input import (
 )
 from handlers.api_lifecycle import LIFECYCLE_ROUTES, add_lifecycle_routes
 from handlers.api_schedules import SCHEDULE_ROUTES, add_schedule_routes
+from handlers.api_web import WEB_ROUTES, add_web_routes
 from handlers.config import (
     HandlerSettings,
     batch_feed_from_environ,
@@ -93,6 +95,7 @@ ROUTES = {  # rule -> the methods it serves
     "/topics": ("GET", "HEAD"),
     **SCHEDULE_ROUTES,
     **LIFECYCLE_ROUTES,
+    **WEB_ROUTES,
 }
 
 
@@ -261,6 +264,7 @@ def make_resolver(client: Client) -> LambdaFunctionUrlResolver:
     _add_value_routes(api, client)
     add_schedule_routes(api, client, _error_handler, lambda body: _json(201, body))
     add_lifecycle_routes(api, client)
+    add_web_routes(api, client)
     _answer_the_rest(api)
     return api
 

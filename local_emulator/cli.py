@@ -205,6 +205,7 @@ def dev(app_modules: str | None, port: int, aws_port: int | None, host: str) -> 
     assert emulator.stack is not None
     click.echo(f"Stepline emulator ready in {emulator.ready_seconds:.1f} s")
     click.echo(f"  HTTP API       {endpoints.api}   (export STEPLINE_ENDPOINT={endpoints.api})")
+    click.echo(f"  web page       {endpoints.api}/   (executions, live step timelines)")
     click.echo(f"  AWS endpoint   {endpoints.aws}   (boto3 endpoint_url=, aws --endpoint-url; "
                "any credentials, region us-east-1)")  # fmt: skip
     click.echo(f"  journal table  {emulator.stack.table_name}")

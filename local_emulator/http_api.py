@@ -167,6 +167,14 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        try:
+            self._write(status, headers, data)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client went away before its answer (a browser leaving a page mid long
+            # poll): nothing to answer, and nothing worth a traceback
+            self.close_connection = True
+
+    def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() != "content-length":

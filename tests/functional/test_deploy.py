@@ -9,8 +9,10 @@ the example app. ``sam build`` reads only a local wheelhouse (``tests.lambda_bui
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -230,6 +232,16 @@ def test_every_deployed_function_runs_its_built_code_isolated(
     workers = [c for c in _worker_commands() if c[-1].endswith("local_emulator/lambda_/worker.py")]
     assert workers and all(command[1:4] == ["-I", "-S", "-B"] for command in workers)
     assert not list(builds["x86_64"].rglob("__pycache__"))  # read-only code, as on Lambda
+
+
+def test_the_built_api_serves_the_web_page_from_its_bundle(emulator: Emulator) -> None:
+    assert emulator.endpoints is not None
+    with urllib.request.urlopen(f"{emulator.endpoints.api}/") as page:
+        html = page.read().decode()
+    script = re.search(r'src="(ui/app\.js\?v=[0-9a-f]+)"', html)
+    assert script is not None, html[:400]
+    with urllib.request.urlopen(f"{emulator.endpoints.api}/{script.group(1)}") as asset:
+        assert asset.headers["Content-Type"] == "text/javascript; charset=utf-8"
 
 
 def _until(condition: Any, what: str, timeout: float = 60) -> Any:

@@ -55,6 +55,7 @@ def test_sigterm_stops_the_emulator_and_every_worker() -> None:
                 break
         api_url = re.search(r"HTTP API\s+(\S+)", "".join(lines))
         assert api_url is not None, lines
+        assert re.search(rf"web page\s+{re.escape(api_url.group(1))}/\s", "".join(lines)), lines
         api = ApiClient(api_url.group(1))
         started = api.invoke("process-order", {"order_id": "o-1", "amount": 42})
         assert api.wait(started["execution_id"], timeout=60)["status"] == "completed"
