@@ -232,6 +232,8 @@ class DynamoJournal:
             "ExpressionAttributeNames": {"#a": attribute},
             "ExpressionAttributeValues": {":v": {"S": value}},
             "ScanIndexForward": False,
+            # a page at a time: the loop below asks for more while a filter leaves too few
+            "Limit": limit + 1,
         }
         if before is not None:
             request["KeyConditionExpression"] += " AND created_at <= :before"
