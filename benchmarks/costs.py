@@ -236,13 +236,15 @@ def measure(workflow_id: str, payload: Any) -> dict[str, Any]:
             if not timers.advance(clock, timedelta(days=1), queue.invoke_async):
                 break
         statuses = {journal.get_execution(i).status.value for i in ids}
-        lifecycle = _lifecycle(dynamodb, journal, clock, queue)
+        requests = dict(sorted(meter.requests.items()))
+        units = {kind: round(meter.units[kind], 3) for kind in ("write", "read")}
+        lifecycle = _lifecycle(dynamodb, journal, clock, queue, ids)
     assert statuses == {"completed"}, f"{workflow_id} ended {statuses}"
     return {
         **lifecycle,
-        "dynamodb_requests": dict(sorted(meter.requests.items())),
-        "write_units": round(meter.units["write"], 3),
-        "read_units": round(meter.units["read"], 3),
+        "dynamodb_requests": requests,
+        "write_units": units["write"],
+        "read_units": units["read"],
         "runner_invocations": invocations,
         "wakeups": dict(timers.routes) | ({"scheduler": ticks} if ticks else {}),
         "ticks": ticks,
@@ -265,15 +267,21 @@ class _CountingBus:
 
 
 def _lifecycle(
-    dynamodb: Any, journal: DynamoJournal, clock: VirtualClock, queue: Any
+    dynamodb: Any, journal: DynamoJournal, clock: VirtualClock, queue: Any, ids: list[str]
 ) -> dict[str, Any]:
-    """What publishing the run's lifecycle events costs: the journal's stream records, the
-    bus entries at the default level and with every event, the publisher's CPU."""
+    """What publishing the lifecycle events of ``ids`` (and their children) costs: their
+    stream records, the bus entries at the default level and with every event, the
+    publisher's CPU."""
+    tree, pending = set(ids), list(ids)
+    while pending:
+        for child in journal.list_children(pending.pop()):
+            tree.add(child.execution_id)
+            pending.append(child.execution_id)
     arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
     reader = StreamReader(streams_client(boto3.client, region_name="us-east-1"), arn)
     records: list[dict[str, Any]] = []
     while batch := reader.read(1000):
-        records += batch
+        records += [r for r in batch if r["dynamodb"]["Keys"]["pk"]["S"] in tree]
     log = log_for(journal, clock)
     assert log is not None
     counted: dict[str, Any] = {"stream_records": len(records)}
