@@ -46,6 +46,7 @@ from sdk.lifecycle.bus import (
     BusPublisher,
     publish_to_topics,
     revealed,
+    subscribed,
 )
 
 logger = Logger(service="stepline-lifecycle")
@@ -105,9 +106,8 @@ class LifecyclePublisher:
         if not events or new is None:
             return 0
         sent = self.bus.put([e for e in events if self.level.sends(e)])
-        if any(e.event_type.terminal for e in events):  # a compensation may want its input
-            new = self.journal.load_values(new)
-        publish_to_topics(self.topics, events, new)
+        if subscribed(self.topics, events):  # its long input or output: read whole
+            publish_to_topics(self.topics, events, self.journal.load_values(new))
         return sent
 
     def _step(self, execution_id: str, key: str) -> int:

@@ -119,11 +119,21 @@ def topic_data(event: LifecycleEvent, execution: ExecutionRecord) -> dict[str, A
     }  # fmt: skip
 
 
+def subscribed(publisher: Publisher, events: Iterable[LifecycleEvent]) -> bool:
+    """Does any workflow subscribe to one of ``events`` on its lifecycle topic?"""
+    return any(
+        e.event_type in WORKFLOW_TYPES
+        and subscribers(publisher.app, lifecycle_topic(e.workflow_id), e.event_type.value)
+        for e in events
+    )
+
+
 def publish_to_topics(
     publisher: Publisher, events: Iterable[LifecycleEvent], execution: ExecutionRecord
 ) -> int:
     """Publish the workflow-level ``events`` someone subscribes to on their lifecycle
-    topic (once per event id); how many were published."""
+    topic (once per event id); how many were published. ``execution`` must be loaded
+    (``Journal.load_values``): its input says whether a lifecycle event started it."""
     if started_by_lifecycle_event(execution):
         return 0
     count = 0

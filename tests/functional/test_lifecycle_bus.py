@@ -27,6 +27,7 @@ from sdk.lifecycle.bus import BusLevel, BusPublisher
 from sdk.lifecycle.cloudevents import CLOUDEVENT_TYPES, read_structured
 from sdk.lifecycle.model import EventType
 from sdk.payloads import EventPayload
+from sdk.sizes import EXECUTION_INLINE_VALUE
 from tests.support import CALLS, TABLE, Harness, effect
 
 BUS = "app-bus"
@@ -259,6 +260,19 @@ def test_two_compensations_of_each_other_never_loop(dynamodb_client: Any, clock:
     bus.drain()
     bus.drain()
     # pong failed -> ping ran and failed; ping was started by a lifecycle event: it stops
+    assert CALLS["pong"] == 1 and CALLS["ping"] == 1
+
+
+def test_no_loop_either_when_the_compensation_s_input_is_too_long_for_its_item(
+    dynamodb_client: Any, clock: Any
+) -> None:
+    bus = _bus(dynamodb_client, clock, BusLevel.WORKFLOW, workflows=[ping, pong])
+    long = {"note": "x" * (EXECUTION_INLINE_VALUE * 2)}  # pong's input, then in ping's event
+    failed = bus.harness.client.invoke(pong, EventPayload("e-1", 1, "manual", long))
+    with pytest.raises(TerminalError):
+        failed.result(timeout=5)
+    bus.drain()
+    bus.drain()
     assert CALLS["pong"] == 1 and CALLS["ping"] == 1
 
 
