@@ -4,60 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from examples.pipelines import child_pipeline, data_pipeline
 from sdk import WorkflowContext, workflow
 from sdk.lifecycle import LifecycleEvent, read_stream
+from tests.functional.test_streaming_example import PAGE_000 as STREAMING_PAGE
 from tests.support import Harness, effect
 
 Build = Callable[..., Harness]
 
 
-def extract_data(source: dict[str, str]) -> list[int]:
-    return effect("extract", [1, 2, 3])
+def extract_data(source: dict[str, str]) -> list[dict[str, int]]:
+    return effect("extract", [{"id": n, "amount": n * 10} for n in (1, 2, 3)])
 
 
-def transform_data(data: list[int]) -> list[int]:
-    return effect("transform", [n * 10 for n in data])
-
-
-def load_data(rows: list[int]) -> int:
+def load_data(rows: list[dict[str, int]]) -> int:
     return effect("load", len(rows))
 
 
-def clean(rows: list[int]) -> list[int]:
-    return [n for n in rows if n]
-
-
-@workflow(id="child_pipeline")
-async def child_pipeline(ctx: WorkflowContext, rows: list[int]) -> list[int]:
-    cleaned = await ctx.step.run("clean", clean, rows)
-    return await ctx.step.run("double", transform_data, cleaned)
-
-
-@workflow(id="data_pipeline")
-async def data_pipeline(ctx: WorkflowContext, source: dict[str, str]) -> int:
-    data = await ctx.step.run("extract", extract_data, source)
-    transformed = await ctx.step.run("transform", transform_data, data)
-    final = await ctx.step.invoke_and_wait("child_pipeline", child_pipeline, transformed)
-    return await ctx.step.run("load", load_data, final)
-
-
 # Seed 000's list, with the child's steps where it says "< events for steps ... >".
-PAGE_000 = [
-    ("workflow_start", "data_pipeline", None),
-    ("step_start", "data_pipeline", "extract"),
-    ("step_finish", "data_pipeline", "extract"),
-    ("step_start", "data_pipeline", "transform"),
-    ("step_finish", "data_pipeline", "transform"),
-    ("workflow_start", "child_pipeline", None),
-    ("step_start", "child_pipeline", "clean"),
-    ("step_finish", "child_pipeline", "clean"),
-    ("step_start", "child_pipeline", "double"),
-    ("step_finish", "child_pipeline", "double"),
-    ("workflow_finish", "child_pipeline", None),
-    ("step_start", "data_pipeline", "load"),
-    ("step_finish", "data_pipeline", "load"),
-    ("workflow_finish", "data_pipeline", None),
-]
+PAGE_000 = STREAMING_PAGE
 
 
 def _shape(events: list[LifecycleEvent]) -> list[tuple[str, str, str | None]]:
