@@ -37,7 +37,7 @@ RECONNECT_MS = 100  # how soon an EventSource comes back for more
 def parse_after(raw: str | None, what: str = "after") -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # not '²', not '١٢'
         raise BadRequest(f"{what} must be a sequence id (a whole number >= 0), got {raw[:40]!r}")
     return int(raw)
 

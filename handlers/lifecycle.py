@@ -36,6 +36,7 @@ from handlers.config import (
     runner_from_environ,
 )
 from sdk.app import App
+from sdk.errors import ExecutionNotFoundError
 from sdk.events.log import log_for
 from sdk.events.publisher import Publisher
 from sdk.journal.base import Journal
@@ -105,10 +106,17 @@ class LifecyclePublisher:
         events = [e for e in revealed(old, new) if e.step_key is None]
         if not events or new is None:
             return 0
-        sent = self.bus.put([e for e in events if self.level.sends(e)])
+        # Topics first: a compensation must not wait on (or be lost with) the bus; both
+        # are idempotent, so a record retried after a bus refusal publishes nothing twice.
         if subscribed(self.topics, events):  # its long input or output: read whole
-            publish_to_topics(self.topics, events, self.journal.load_values(new))
-        return sent
+            root = None
+            if new.root_id != new.execution_id:  # a child: did a compensation start its tree?
+                try:
+                    root = self.journal.load_values(self.journal.get_execution(new.root_id))
+                except ExecutionNotFoundError:  # expired before its child: nothing to say
+                    root = None
+            publish_to_topics(self.topics, events, self.journal.load_values(new), root)
+        return self.bus.put([e for e in events if self.level.sends(e)])
 
     def _step(self, execution_id: str, key: str) -> int:
         if execution_id in self._published:  # done with an earlier record of this batch

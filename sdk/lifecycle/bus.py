@@ -9,8 +9,9 @@ events too (each costs a PutEvents entry).
 A workflow-level event of a workflow that others subscribe to (``trigger_on_event=
 "lifecycle/<workflow id>"``) is also published to that topic, under the lifecycle
 event's id: the topic log keeps one event per id and starts each handler once per
-event, whatever the stream redelivers. An execution started by a lifecycle event feeds
-no lifecycle topic itself, so compensations can never trigger each other in a loop.
+event, whatever the stream redelivers. An execution started by a lifecycle event, and
+every child in its tree, feeds no lifecycle topic, so compensations can never trigger
+each other in a loop.
 """
 
 from __future__ import annotations
@@ -87,12 +88,21 @@ def revealed(
 
 
 def started_by_lifecycle_event(execution: ExecutionRecord) -> bool:
-    """Was ``execution`` started by a lifecycle topic's event (a compensation)?"""
+    """Was ``execution`` started by a lifecycle topic's event (a compensation), alone or
+    in a batch (``{"events": [...]}``)?"""
     try:
         payload = json.loads(execution.input or "null")
     except ValueError:
         return False
-    topic = payload.get("topic") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        return False
+    batch = payload.get("events")
+    if "topic" not in payload and isinstance(batch, list):
+        return any(isinstance(e, dict) and _lifecycle_topic(e.get("topic")) for e in batch)
+    return _lifecycle_topic(payload.get("topic"))
+
+
+def _lifecycle_topic(topic: object) -> bool:
     return isinstance(topic, str) and topic.startswith(LIFECYCLE_TOPIC_PREFIX)
 
 
@@ -129,12 +139,19 @@ def subscribed(publisher: Publisher, events: Iterable[LifecycleEvent]) -> bool:
 
 
 def publish_to_topics(
-    publisher: Publisher, events: Iterable[LifecycleEvent], execution: ExecutionRecord
+    publisher: Publisher,
+    events: Iterable[LifecycleEvent],
+    execution: ExecutionRecord,
+    root: ExecutionRecord | None = None,
 ) -> int:
     """Publish the workflow-level ``events`` someone subscribes to on their lifecycle
     topic (once per event id); how many were published. ``execution`` must be loaded
-    (``Journal.load_values``): its input says whether a lifecycle event started it."""
+    (``Journal.load_values``): its input says whether a lifecycle event started it;
+    ``root`` (loaded too), the root of a child's tree, whether a lifecycle event started
+    the tree (a compensation starting the failed workflow again as its child)."""
     if started_by_lifecycle_event(execution):
+        return 0
+    if root is not None and started_by_lifecycle_event(root):
         return 0
     count = 0
     for event in events:

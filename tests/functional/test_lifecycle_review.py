@@ -13,13 +13,12 @@ import pytest
 
 from handlers.api_input import BadRequest
 from handlers.api_lifecycle import parse_after
-from sdk import TerminalError, WorkflowContext, workflow
+from sdk import TerminalError, WorkflowContext, serde, workflow
+from sdk.failures import ErrorInfo
 from sdk.journal.records import ExecutionRecord, ExecutionStatus
 from sdk.lifecycle.bus import MAX_ENTRIES, MAX_REQUEST_BYTES, BusLevel, started_by_lifecycle_event
 from sdk.lifecycle.cloudevents import read_structured, structured
 from sdk.lifecycle.model import EventType, LifecycleEvent
-from sdk.failures import ErrorInfo
-from sdk import serde
 from sdk.payloads import BatchEventPayload, EventPayload
 from tests.functional.test_lifecycle_bus import Bus, _bus, _Refusing, process_payment, refund
 from tests.support import CALLS, effect
