@@ -2,7 +2,9 @@
 
 Every change of an execution item reveals the workflow-level events its new image derives
 and its old one did not (``sdk.lifecycle.bus.revealed``); with ``STEPLINE_LIFECYCLE_BUS=all``
-every new step record also reveals its step events (read with the execution's journal).
+every new step record also reveals its step events (read with the execution's journal),
+and an execution's change of status the step events it ends (a wait that was the last
+step finishes when the execution completes).
 They go to the app's bus as CloudEvents (``Source: stepline.lifecycle``), and those that
 workflows subscribe to go to their ``lifecycle/<workflow>`` topic.
 
@@ -49,6 +51,7 @@ from sdk.lifecycle.bus import (
     revealed,
     subscribed,
 )
+from sdk.lifecycle.model import LifecycleEvent
 
 logger = Logger(service="stepline-lifecycle")
 LEVEL_VARIABLE = "STEPLINE_LIFECYCLE_BUS"
@@ -104,7 +107,10 @@ class LifecyclePublisher:
         old = None if old_image is None else ExecutionRecord.from_item(old_image)
         new = None if new_image is None else ExecutionRecord.from_item(new_image)
         events = [e for e in revealed(old, new) if e.step_key is None]
-        if not events or new is None:
+        if new is None:
+            return 0
+        steps = self._ended_by(old, new)
+        if not events and not steps:
             return 0
         # Topics first: a compensation must not wait on (or be lost with) the bus; both
         # are idempotent, so a record retried after a bus refusal publishes nothing twice.
@@ -116,7 +122,15 @@ class LifecyclePublisher:
                 except ExecutionNotFoundError:  # expired before its child: nothing to say
                     root = None
             publish_to_topics(self.topics, events, self.journal.load_values(new), root)
-        return self.bus.put([e for e in events if self.level.sends(e)])
+        return self.bus.put([e for e in events + steps if self.level.sends(e)])
+
+    def _ended_by(self, old: ExecutionRecord | None, new: ExecutionRecord) -> list[LifecycleEvent]:
+        """With ``all``: step events the execution's own change reveals (a wait that was its
+        last step ends when the execution completes; no step record says so)."""
+        if self.level is not BusLevel.ALL or old is None or old.status is new.status:
+            return []
+        steps = self.journal.load_steps(new.execution_id)
+        return [e for e in revealed(old, new, steps, steps) if e.step_key is not None]
 
     def _step(self, execution_id: str, key: str) -> int:
         if execution_id in self._published:  # done with an earlier record of this batch

@@ -215,3 +215,63 @@ def test_after_that_is_not_an_ascii_sequence_id_is_a_400(raw: str) -> None:
 
 # --- keep flake8's unused-import check quiet in edits below ----------------------------
 _ = (Bus, refund)
+
+
+# --- step events at level ALL -------------------------------------------------------------
+
+
+@workflow(id="naps-last")
+async def naps_last(ctx: WorkflowContext, _: None) -> str:
+    await ctx.step.run("before", lambda: 1)
+    await ctx.step.wait_for("nap", minutes=5)
+    return "rested"
+
+
+def test_a_wait_that_is_the_last_step_gets_its_task_completed_on_the_bus(
+    dynamodb_client: Any, clock: Any
+) -> None:
+    """A wait's end is derived when the journal shows the workflow went past it; as the
+    last step that is only the execution item's completion, which reveals workflow events
+    only: the step event is lost if the publisher read the wait's record before it ended."""
+    bus = _bus(dynamodb_client, clock, BusLevel.ALL, workflows=[naps_last])
+    handle = bus.harness.client.invoke(naps_last, None)
+    bus.drain()  # the wait's record is published while the execution sleeps
+    bus.harness.advance(minutes=6)
+    assert handle.result(timeout=5) == "rested"
+    bus.drain()
+    got = [e["detail"] for e in bus.received()]
+    nap = [d["type"].rsplit(".", 2)[-2] for d in got if d["data"].get("taskReference") == "nap"]
+    assert sorted(nap) == ["completed", "started"]
+
+
+def test_the_routes_answer_400_and_404_clearly() -> None:
+    from handlers.api import make_resolver
+    from local_emulator.http_api import function_url_event
+    from sdk import App, Client, Engine, InlineInvoker, MemoryJournal
+    from sdk.timers import ManualTimers
+    from tests.support import FakeLambdaContext
+
+    app, journal = App([naps_last]), MemoryJournal()
+    client = Client(app, journal, InlineInvoker(Engine(app, journal, timers=ManualTimers())))
+    live = client.invoke(naps_last, None).id
+
+    def status(target: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        event = function_url_event("GET", target, headers or {}, b"")
+        response = make_resolver(client).resolve(event, FakeLambdaContext())
+        return response["statusCode"], response.get("body") or ""
+
+    for target, headers in [
+        (f"/executions/{live}/events?after=%C2%B2", None),
+        (f"/executions/{live}/events?wait=nan", None),
+        (f"/executions/{live}/events?wait=-1", None),
+        (f"/executions/{live}/events?wait=21", None),
+        (f"/executions/{live}/events?bogus=1", None),
+        (f"/executions/{live}/events/stream", {"Last-Event-ID": "abc"}),
+        (f"/executions/{live}/events/stream?wait=0", {"Last-Event-ID": "²"}),
+    ]:
+        code, body = status(target, headers)
+        assert code == 400, (target, code, body)
+    for target in ["/executions/nope/events?wait=5", "/executions/nope/events/stream?wait=5",
+                   "/executions/" + "x" * 300 + "/events"]:  # fmt: skip
+        code, body = status(target)
+        assert code in (400, 404), (target, code, body)
